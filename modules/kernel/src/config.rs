@@ -1,0 +1,260 @@
+//! Layered configuration: the built-in `config/default.toml`, the files
+//! `config/default.toml` and `config/$SHOP_ENV.toml` in the working directory
+//! when present, then `SHOP__SECTION__KEY` environment variables (later wins).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+
+const BUILT_IN_DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+    Other,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub modules: BTreeMap<String, ModuleSettings>,
+    #[serde(default)]
+    pub remote: BTreeMap<String, RemoteSettings>,
+    #[serde(default)]
+    pub internal: InternalSettings,
+    pub auth: AuthSettings,
+    pub orders: OrdersSettings,
+    pub log: LogSettings,
+    /// Which `SHOP_ENV` the settings were loaded for; not a configuration key.
+    #[serde(skip, default = "default_environment")]
+    pub environment: Environment,
+}
+
+fn default_environment() -> Environment {
+    Environment::Development
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub workers: Option<usize>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub auto_migrate: bool,
+    pub pool_size: u32,
+    pub connect_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ModuleSettings {
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RemoteSettings {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InternalSettings {
+    /// Shared credential for `/internal/v1`; `SecretString` keeps it out of Debug output.
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    #[serde(deserialize_with = "duration")]
+    pub access_token_ttl: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub refresh_token_ttl: Duration,
+    /// Empty means "not configured".
+    #[serde(default)]
+    pub signing_key_file: String,
+    pub hashing_threads: Option<usize>,
+    pub max_failed_logins_per_account: u32,
+    pub max_failed_logins_per_client: u32,
+    #[serde(deserialize_with = "duration")]
+    pub failed_login_window: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrdersSettings {
+    #[serde(deserialize_with = "duration")]
+    pub reservation_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    humantime::parse_duration(&text)
+        .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a duration like 15m: {e}")))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the layers from the working directory and the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env_name = std::env::var("SHOP_ENV").unwrap_or_else(|_| "development".into());
+        Self::load_from(PathBuf::from("config"), &env_name, config_env())
+    }
+
+    /// Loads the layers from `dir`, for environment `env_name`, with `env` as the
+    /// environment-variable layer (injectable for tests).
+    pub fn load_from(
+        dir: PathBuf,
+        env_name: &str,
+        env: config::Environment,
+    ) -> Result<Self, ConfigError> {
+        use config::{File, FileFormat};
+        let built = config::Config::builder()
+            .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(dir.join("default.toml")).required(false))
+            .add_source(File::from(dir.join(format!("{env_name}.toml"))).required(false))
+            .add_source(env)
+            .build()?;
+        let mut settings: Settings = built.try_deserialize()?;
+        settings.environment = match env_name {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            _ => Environment::Other,
+        };
+        Ok(settings)
+    }
+
+    /// The database URL of one module: its override, else the template.
+    pub fn database_url(&self, module: &str) -> String {
+        self.modules
+            .get(module)
+            .and_then(|m| m.database_url.clone())
+            .unwrap_or_else(|| self.database.url.replace("{module}", module))
+    }
+
+    /// The base URL of a module hosted elsewhere, or a message saying which key is missing.
+    pub fn remote_url(&self, module: &str) -> Result<String, ConfigError> {
+        self.remote
+            .get(module)
+            .map(|r| r.url.trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty())
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "module `{module}` is not compiled into this binary: set remote.{module}.url \
+                     (SHOP__REMOTE__{}__URL) to the service that hosts it",
+                    module.to_uppercase()
+                ))
+            })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+/// `SHOP__DATABASE__URL` → `database.url`.
+pub fn config_env() -> config::Environment {
+    config::Environment::with_prefix("SHOP")
+        .prefix_separator("__")
+        .separator("__")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> config::Environment {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        config_env().source(Some(map))
+    }
+
+    #[test]
+    fn built_in_defaults_match_the_contract() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Settings::load_from(dir.path().into(), "development", env(&[])).expect("load");
+        assert_eq!(s.database.url, "sqlite://data/{module}.db");
+        assert!(s.database.auto_migrate);
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert_eq!(s.orders.reservation_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(s.database_url("users"), "sqlite://data/users.db");
+        assert!(s.internal.token.is_none());
+    }
+
+    #[test]
+    fn environment_variables_override_files_and_nest_with_double_underscores() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("staging.toml"), "[database]\nurl = \"sqlite://x/{module}.db\"\n")
+            .expect("write");
+        let s = Settings::load_from(
+            dir.path().into(),
+            "staging",
+            env(&[
+                ("SHOP__MODULES__USERS__DATABASE_URL", "mysql://u@h/only_users"),
+                ("SHOP__ORDERS__RESERVATION_TTL", "2m"),
+                ("SHOP__REMOTE__CATALOG__URL", "http://catalog:8080/"),
+            ]),
+        )
+        .expect("load");
+        assert_eq!(s.database_url("auth"), "sqlite://x/auth.db");
+        assert_eq!(s.database_url("users"), "mysql://u@h/only_users");
+        assert_eq!(s.orders.reservation_ttl, Duration::from_secs(120));
+        assert_eq!(s.remote_url("catalog").expect("remote"), "http://catalog:8080");
+        let missing = s.remote_url("payments").expect_err("missing remote");
+        assert!(missing.to_string().contains("remote.payments.url"));
+    }
+
+    #[test]
+    fn a_bad_duration_is_reported_with_its_value() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Settings::load_from(
+            dir.path().into(),
+            "development",
+            env(&[("SHOP__ORDERS__RESERVATION_TTL", "soon")]),
+        )
+        .expect_err("bad duration");
+        assert!(err.to_string().contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Settings::load_from(
+            dir.path().into(),
+            "development",
+            env(&[("SHOP__INTERNAL__TOKEN", "hunter2-very-secret")]),
+        )
+        .expect("load");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,9 @@
+//! The HTTP edge shared by every module.
+
+pub mod health;
+pub mod internal;
+pub mod observe;
+pub mod problems;
+pub mod remote;
+
+pub use remote::{RemoteClient, RemoteError};

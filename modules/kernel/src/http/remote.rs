@@ -1,0 +1,155 @@
+//! The base client every `Http<Domain>` builds on: the internal credential,
+//! the caller's request id, timeouts, and problem+json answers decoded back
+//! into errors.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::internal::INTERNAL_TOKEN_HEADER;
+use super::observe::{REQUEST_ID, REQUEST_ID_HEADER};
+use crate::error::{ApiError, Problem};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The remote module answered with a problem.
+    #[error("{} {}: {}", .0.status, .0.code(), .0.detail)]
+    Problem(Problem),
+    /// The remote module could not be reached, timed out, or answered nonsense.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<RemoteError> for ApiError {
+    fn from(e: RemoteError) -> Self {
+        match e {
+            RemoteError::Problem(p) => ApiError::from(p),
+            RemoteError::Unavailable(cause) => {
+                tracing::warn!(%cause, "remote module unavailable");
+                ApiError::unavailable("a service this request depends on is unavailable")
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RemoteClient {
+    module: &'static str,
+    base: String,
+    token: SecretString,
+    http: reqwest::Client,
+}
+
+impl RemoteClient {
+    /// `base` is the service root (e.g. `http://catalog:8080`); calls go to
+    /// `{base}/internal/v1/{module}{path}`.
+    pub fn new(module: &'static str, base: &str, token: SecretString) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .expect("a client without TLS builds");
+        Self {
+            module,
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            http,
+        }
+    }
+
+    pub fn module(&self) -> &'static str {
+        self.module
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, RemoteError> {
+        self.call(Method::GET, path, None::<&()>).await
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, RemoteError> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, RemoteError> {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    /// For calls answered with 204.
+    pub async fn delete(&self, path: &str) -> Result<(), RemoteError> {
+        self.send(Method::DELETE, path, None::<&()>).await.map(drop)
+    }
+
+    /// Whether the remote service says it is alive.
+    pub async fn is_alive(&self) -> bool {
+        let url = format!("{}/health/live", self.base);
+        matches!(self.http.get(url).timeout(Duration::from_secs(2)).send().await, Ok(r) if r.status().is_success())
+    }
+
+    /// A public (non-internal) GET, for endpoints like the auth module's JWKS.
+    pub async fn get_public<T: DeserializeOwned>(&self, path: &str) -> Result<T, RemoteError> {
+        let url = format!("{}{path}", self.base);
+        let res = self.http.get(url).send().await.map_err(|e| self.unreachable(e))?;
+        self.decode(res).await
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T, RemoteError> {
+        let res = self.send(method, path, body).await?;
+        self.decode(res).await
+    }
+
+    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<reqwest::Response, RemoteError> {
+        let url = format!("{}/internal/v1/{}{path}", self.base, self.module);
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(INTERNAL_TOKEN_HEADER, self.token.expose_secret());
+        if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
+            request = request.header(REQUEST_ID_HEADER.as_str(), id);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let res = request.send().await.map_err(|e| self.unreachable(e))?;
+        if res.status().is_success() {
+            Ok(res)
+        } else {
+            Err(self.problem(res).await)
+        }
+    }
+
+    async fn decode<T: DeserializeOwned>(&self, res: reqwest::Response) -> Result<T, RemoteError> {
+        if !res.status().is_success() {
+            return Err(self.problem(res).await);
+        }
+        res.json::<T>()
+            .await
+            .map_err(|e| RemoteError::Unavailable(format!("{} answered an unreadable body: {e}", self.module)))
+    }
+
+    async fn problem(&self, res: reqwest::Response) -> RemoteError {
+        let status = res.status();
+        // A 5xx other than 503 says the remote side is broken: the caller sees 503, not its internals.
+        if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+            return RemoteError::Unavailable(format!("{} answered {status}", self.module));
+        }
+        match res.json::<Problem>().await {
+            Ok(problem) => RemoteError::Problem(problem),
+            Err(_) => RemoteError::Unavailable(format!("{} answered {status} without a problem body", self.module)),
+        }
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> RemoteError {
+        RemoteError::Unavailable(format!("{} at {} is unreachable: {e}", self.module, self.base))
+    }
+}

@@ -1,0 +1,151 @@
+//! Builds the HTTP server from the modules compiled into this process:
+//! middleware, operations endpoints, API docs, module routes, background jobs.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tokio::sync::watch;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::TokenVerifier;
+use crate::http::health::{self, Dependencies};
+use crate::http::internal::{require_internal_token, InternalToken};
+use crate::http::observe::observe_requests;
+use crate::http::problems;
+use crate::http::RemoteClient;
+use crate::metrics::Metrics;
+use crate::module::Module;
+
+/// Everything the server needs, as composed by the application.
+pub struct ServerParts {
+    pub modules: Vec<Arc<dyn Module>>,
+    pub remotes: Vec<RemoteClient>,
+    pub verifier: Arc<TokenVerifier>,
+    pub internal_token: InternalToken,
+    pub workers: Option<usize>,
+}
+
+/// A bound, not yet running server.
+pub struct RunningServer {
+    port: u16,
+    server: Server,
+    stop_jobs: watch::Sender<bool>,
+}
+
+impl RunningServer {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish), then stops the jobs.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        let _ = self.stop_jobs.send(true);
+        result
+    }
+}
+
+/// The OpenAPI document of the given modules.
+pub fn openapi(infos: &[&'static crate::module::ModuleInfo]) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    use utoipa::openapi::{ComponentsBuilder, InfoBuilder, OpenApiBuilder};
+    let mut doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("shop")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some("E-commerce backend. Errors are application/problem+json (RFC 9457).")),
+        )
+        .components(Some(
+            ComponentsBuilder::new()
+                .security_scheme(
+                    "bearer",
+                    SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+                )
+                .schema_from::<crate::error::Problem>()
+                .build(),
+        ))
+        .build();
+    for info in infos {
+        doc.merge((info.openapi)());
+    }
+    doc
+}
+
+pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<RunningServer> {
+    let port = listener.local_addr()?.port();
+    let infos: Vec<_> = parts.modules.iter().map(|m| m.info()).collect();
+    let doc = openapi(&infos);
+    let deps = web::Data::new(Dependencies {
+        databases: parts.modules.iter().map(|m| m.database().clone()).collect(),
+        remotes: parts.remotes,
+    });
+    let metrics = web::Data::new(Metrics::new());
+    let verifier = web::Data::from(parts.verifier);
+    let internal_token = web::Data::new(parts.internal_token);
+    let modules = parts.modules;
+    let (stop_jobs, stopped) = watch::channel(false);
+    for module in &modules {
+        for job in module.background_jobs() {
+            spawn_job(job, stopped.clone());
+        }
+    }
+
+    let app_modules = modules.clone();
+    let mut server = HttpServer::new(move || {
+        let mut app = App::new()
+            .app_data(problems::json_config())
+            .app_data(problems::query_config())
+            .app_data(problems::path_config())
+            .app_data(metrics.clone())
+            .app_data(deps.clone())
+            .app_data(verifier.clone())
+            .app_data(internal_token.clone())
+            .wrap(problems::problem_responses())
+            .wrap(from_fn(observe_requests))
+            .route("/health/live", web::get().to(health::live))
+            .route("/health/ready", web::get().to(health::ready))
+            .route("/metrics", web::get().to(health::metrics))
+            .route(
+                "/docs",
+                web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish() }),
+            )
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", doc.clone()));
+        let mut internal = web::scope("/internal/v1").wrap(from_fn(require_internal_token));
+        for module in &app_modules {
+            let name = module.info().name;
+            let m = module.clone();
+            app = app.service(web::scope(&format!("/api/v1/{name}")).configure(move |cfg| m.public_routes(cfg)));
+            let m = module.clone();
+            internal = internal.service(web::scope(&format!("/{name}")).configure(move |cfg| m.internal_routes(cfg)));
+        }
+        app.service(internal)
+    })
+    .shutdown_timeout(20)
+    .listen(listener)?;
+    if let Some(workers) = parts.workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(RunningServer {
+        port,
+        server: server.run(),
+        stop_jobs,
+    })
+}
+
+fn spawn_job(job: crate::module::BackgroundJob, mut stopped: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(job.every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => (job.run)().await,
+                _ = stopped.changed() => break,
+            }
+        }
+        tracing::info!(job = job.name, "background job stopped");
+    });
+}

@@ -1,0 +1,32 @@
+//! The users module's contract: what other modules may ask of it, in-process
+//! or over `/internal/v1/users` through [`HttpUsers`].
+
+mod client;
+mod dto;
+mod error;
+
+pub use client::HttpUsers;
+pub use dto::{AddressDto, NewUser, SetRole, UserDto};
+pub use error::UsersError;
+
+use uuid::Uuid;
+
+pub const MODULE: &str = "users";
+
+#[async_trait::async_trait]
+pub trait UsersApi: Send + Sync {
+    /// Creates a user with a caller-chosen id; repeating the same call returns
+    /// the same user, so a retried registration does not fail.
+    async fn create_user(&self, new: NewUser) -> Result<UserDto, UsersError>;
+
+    async fn get_user(&self, id: Uuid) -> Result<UserDto, UsersError>;
+
+    /// Creates or promotes: used by `shop create-admin`.
+    async fn set_role(&self, id: Uuid, role: kernel::auth::Role) -> Result<UserDto, UsersError>;
+
+    /// Removes a user that never finished registering (compensation); absent is fine.
+    async fn delete_user(&self, id: Uuid) -> Result<(), UsersError>;
+
+    /// One of the user's shipping addresses; another user's address is `AddressNotFound`.
+    async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto, UsersError>;
+}

@@ -1,0 +1,148 @@
+//! `/api/v1/users`: the caller's profile and addresses; the admin's user list.
+
+use actix_web::{web, HttpResponse};
+use kernel::auth::AuthUser;
+use kernel::error::Problem;
+use kernel::pagination::{Page, PageParams};
+use kernel::ApiError;
+use users_api::{AddressDto, UserDto, UsersApi};
+use uuid::Uuid;
+
+use crate::requests::{AddressInput, AdminUserUpdate, UpdateProfile};
+use crate::service::UsersService;
+
+type Service = web::Data<UsersService>;
+type Answer<T> = Result<T, ApiError>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(list_users))
+        .route("/me", web::get().to(get_me))
+        .route("/me", web::patch().to(update_me))
+        .route("/me/addresses", web::get().to(list_addresses))
+        .route("/me/addresses", web::post().to(create_address))
+        .route("/me/addresses/{id}", web::get().to(get_address))
+        .route("/me/addresses/{id}", web::put().to(update_address))
+        .route("/me/addresses/{id}", web::delete().to(delete_address))
+        .route("/{id}", web::patch().to(update_user));
+}
+
+/// The caller's profile.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The profile", body = UserDto),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_me(users: Service, user: AuthUser) -> Answer<web::Json<UserDto>> {
+    Ok(web::Json(users.get_user(user.id).await?))
+}
+
+/// Changes the caller's name; `role` and other fields are ignored.
+#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateProfile,
+    responses(
+        (status = 200, description = "The updated profile", body = UserDto),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_me(users: Service, user: AuthUser, body: web::Json<UpdateProfile>) -> Answer<web::Json<UserDto>> {
+    Ok(web::Json(users.update_profile(user.id, body.into_inner()).await?))
+}
+
+/// The caller's shipping addresses.
+#[utoipa::path(get, path = "/api/v1/users/me/addresses", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All addresses, as one page", body = Page<AddressDto>),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_addresses(users: Service, user: AuthUser) -> Answer<web::Json<Page<AddressDto>>> {
+    Ok(web::Json(Page::all(users.list_addresses(user.id).await?)))
+}
+
+/// Adds a shipping address.
+#[utoipa::path(post, path = "/api/v1/users/me/addresses", tag = "users", security(("bearer" = [])), request_body = AddressInput,
+    responses(
+        (status = 201, description = "Created", body = AddressDto),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too many addresses", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_address(users: Service, user: AuthUser, body: web::Json<AddressInput>) -> Answer<HttpResponse> {
+    let address = users.create_address(user.id, body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(address))
+}
+
+/// One of the caller's addresses.
+#[utoipa::path(get, path = "/api/v1/users/me/addresses/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Address id")),
+    responses(
+        (status = 200, description = "The address", body = AddressDto),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_address(users: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<web::Json<AddressDto>> {
+    Ok(web::Json(users.get_address(user.id, id.into_inner()).await?))
+}
+
+/// Replaces one of the caller's addresses.
+#[utoipa::path(put, path = "/api/v1/users/me/addresses/{id}", tag = "users", security(("bearer" = [])), request_body = AddressInput,
+    params(("id" = Uuid, Path, description = "Address id")),
+    responses(
+        (status = 200, description = "The updated address", body = AddressDto),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_address(
+    users: Service,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<AddressInput>,
+) -> Answer<web::Json<AddressDto>> {
+    Ok(web::Json(users.update_address(user.id, id.into_inner(), body.into_inner()).await?))
+}
+
+/// Deletes one of the caller's addresses.
+#[utoipa::path(delete, path = "/api/v1/users/me/addresses/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Address id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_address(users: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<HttpResponse> {
+    users.delete_address(user.id, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every user, newest first (admin).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageParams),
+    responses(
+        (status = 200, description = "One page of users", body = Page<UserDto>),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad page parameters", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_users(users: Service, user: AuthUser, page: web::Query<PageParams>) -> Answer<web::Json<Page<UserDto>>> {
+    user.require_admin()?;
+    Ok(web::Json(users.list_users(page.into_inner().validate()?).await?))
+}
+
+/// Changes a user's role or disables the account (admin).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = AdminUserUpdate,
+    params(("id" = Uuid, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The updated user", body = UserDto),
+        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An admin cannot demote or disable themselves", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_user(
+    users: Service,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<AdminUserUpdate>,
+) -> Answer<web::Json<UserDto>> {
+    user.require_admin()?;
+    Ok(web::Json(users.admin_update(user, id.into_inner(), body.into_inner()).await?))
+}
