@@ -86,6 +86,10 @@ pub struct AuthSettings {
     pub max_failed_logins_per_client: u32,
     #[serde(deserialize_with = "duration")]
     pub failed_login_window: Duration,
+    /// Take the client address from `Forwarded`/`X-Forwarded-For` (set it only
+    /// behind a gateway that overwrites those headers), else from the socket.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -126,6 +130,14 @@ impl Settings {
     pub fn load() -> Result<Self, ConfigError> {
         let env_name = std::env::var("SHOP_ENV").unwrap_or_else(|_| "development".into());
         Self::load_from(PathBuf::from("config"), &env_name, config_env())
+    }
+
+    /// The built-in defaults alone: no files, no environment (for tests and tools).
+    pub fn built_in() -> Result<Self, ConfigError> {
+        let built = config::Config::builder()
+            .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
+            .build()?;
+        Ok(built.try_deserialize()?)
     }
 
     /// Loads the layers from `dir`, for environment `env_name`, with `env` as the

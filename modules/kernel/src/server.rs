@@ -106,13 +106,12 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
             .app_data(internal_token.clone())
             .wrap(problems::problem_responses())
             .wrap(from_fn(observe_requests))
-            .route("/health/live", web::get().to(health::live))
-            .route("/health/ready", web::get().to(health::ready))
-            .route("/metrics", web::get().to(health::metrics))
-            .route(
-                "/docs",
-                web::get().to(|| async { HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish() }),
-            )
+            .service(web::resource("/health/live").get(health::live))
+            .service(web::resource("/health/ready").get(health::ready))
+            .service(web::resource("/metrics").get(health::metrics))
+            .service(web::resource("/docs").get(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
+            }))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", doc.clone()));
         let mut internal = web::scope("/internal/v1").wrap(from_fn(require_internal_token));
         for module in &app_modules {

@@ -63,18 +63,12 @@ macro_rules! on_backend {
 
 /// Applies pending migrations; returns the names applied.
 pub fn run(url: &DatabaseUrl, m: &ModuleMigrations) -> Result<Vec<String>, MigrationError> {
-    on_backend!(url, m, |h, src| h
-        .run_pending_migrations(Source(src))
-        .map(|done| done.iter().map(ToString::to_string).collect()))
+    on_backend!(url, m, |h, src| run_on(h, src))
 }
 
 /// Reverts the last applied migration; `None` when nothing is applied.
 pub fn revert(url: &DatabaseUrl, m: &ModuleMigrations) -> Result<Option<String>, MigrationError> {
-    on_backend!(url, m, |h, src| match h.applied_migrations() {
-        Ok(applied) if applied.is_empty() => Ok(None),
-        Ok(_) => h.revert_last_migration(Source(src)).map(|v| Some(v.to_string())),
-        Err(e) => Err(e),
-    })
+    on_backend!(url, m, |h, src| revert_on(h, src))
 }
 
 /// Every known migration, in order, with whether it is applied.
@@ -83,6 +77,31 @@ pub fn status(url: &DatabaseUrl, m: &ModuleMigrations) -> Result<Vec<MigrationSt
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn run_on<DB: Backend>(h: &mut impl MigrationHarness<DB>, src: &EmbeddedMigrations) -> Result<Vec<String>, BoxError>
+where
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let pending: Vec<String> = h.pending_migrations(Source(src))?.iter().map(|m| m.name().to_string()).collect();
+    h.run_pending_migrations(Source(src))?;
+    Ok(pending)
+}
+
+fn revert_on<DB: Backend>(h: &mut impl MigrationHarness<DB>, src: &EmbeddedMigrations) -> Result<Option<String>, BoxError>
+where
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    if h.applied_migrations()?.is_empty() {
+        return Ok(None);
+    }
+    let version = h.revert_last_migration(Source(src))?;
+    let name = MigrationSource::<DB>::migrations(src)?
+        .iter()
+        .map(|m| m.name())
+        .find(|n| n.version() == version)
+        .map_or_else(|| version.to_string(), ToString::to_string);
+    Ok(Some(name))
+}
 
 fn status_of<DB: Backend>(
     h: &mut impl MigrationHarness<DB>,

@@ -40,12 +40,13 @@ fn json_error(err: &JsonPayloadError) -> ApiError {
     }
 }
 
-/// serde names the field in "missing field `x`" / "unknown field `x`"; else "body".
+/// serde names the field in "missing field `x`" (and unknown/duplicate); other
+/// data errors name no field, so they are reported on "body".
 fn field_of(message: &str) -> &str {
-    message
-        .split('`')
-        .nth(1)
-        .filter(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    ["missing field `", "unknown field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next())
         .unwrap_or("body")
 }
 
@@ -102,5 +103,6 @@ mod tests {
     fn field_names_come_from_serde_messages() {
         assert_eq!(field_of("missing field `email` at line 1 column 2"), "email");
         assert_eq!(field_of("invalid type: string \"x\", expected u32"), "body");
+        assert_eq!(field_of("invalid type: integer `42`, expected a string"), "body");
     }
 }

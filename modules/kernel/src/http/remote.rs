@@ -38,14 +38,15 @@ impl From<RemoteError> for ApiError {
 pub struct RemoteClient {
     module: &'static str,
     base: String,
-    token: SecretString,
+    token: Option<SecretString>,
     http: reqwest::Client,
 }
 
 impl RemoteClient {
     /// `base` is the service root (e.g. `http://catalog:8080`); calls go to
-    /// `{base}/internal/v1/{module}{path}`.
-    pub fn new(module: &'static str, base: &str, token: SecretString) -> Self {
+    /// `{base}/internal/v1/{module}{path}` with `token`. Without a token only
+    /// public endpoints ([`Self::get_public`]) can be called.
+    pub fn new(module: &'static str, base: &str, token: Option<SecretString>) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(10))
@@ -110,10 +111,10 @@ impl RemoteClient {
 
     async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<reqwest::Response, RemoteError> {
         let url = format!("{}/internal/v1/{}{path}", self.base, self.module);
-        let mut request = self
-            .http
-            .request(method, url)
-            .header(INTERNAL_TOKEN_HEADER, self.token.expose_secret());
+        let mut request = self.http.request(method, url);
+        if let Some(token) = &self.token {
+            request = request.header(INTERNAL_TOKEN_HEADER, token.expose_secret());
+        }
         if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
             request = request.header(REQUEST_ID_HEADER.as_str(), id);
         }

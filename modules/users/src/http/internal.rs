@@ -11,11 +11,10 @@ type Service = web::Data<UsersService>;
 type Answer<T> = Result<T, ApiError>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/users", web::post().to(create_user))
-        .route("/users/{id}", web::get().to(get_user))
-        .route("/users/{id}", web::delete().to(delete_user))
-        .route("/users/{id}/role", web::put().to(set_role))
-        .route("/users/{id}/addresses/{address_id}", web::get().to(get_address));
+    cfg.service(web::resource("/users").post(create_user))
+        .service(web::resource("/users/{id}").get(get_user).delete(delete_user))
+        .service(web::resource("/users/{id}/role").put(set_role))
+        .service(web::resource("/users/{id}/addresses/{address_id}").get(get_address));
 }
 
 async fn create_user(users: Service, body: web::Json<NewUser>) -> Answer<web::Json<UserDto>> {

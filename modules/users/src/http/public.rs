@@ -15,15 +15,16 @@ type Service = web::Data<UsersService>;
 type Answer<T> = Result<T, ApiError>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("", web::get().to(list_users))
-        .route("/me", web::get().to(get_me))
-        .route("/me", web::patch().to(update_me))
-        .route("/me/addresses", web::get().to(list_addresses))
-        .route("/me/addresses", web::post().to(create_address))
-        .route("/me/addresses/{id}", web::get().to(get_address))
-        .route("/me/addresses/{id}", web::put().to(update_address))
-        .route("/me/addresses/{id}", web::delete().to(delete_address))
-        .route("/{id}", web::patch().to(update_user));
+    cfg.service(web::resource("").get(list_users))
+        .service(web::resource("/me").get(get_me).patch(update_me))
+        .service(web::resource("/me/addresses").get(list_addresses).post(create_address))
+        .service(
+            web::resource("/me/addresses/{id}")
+                .get(get_address)
+                .put(update_address)
+                .delete(delete_address),
+        )
+        .service(web::resource("/{id}").patch(update_user));
 }
 
 /// The caller's profile.

@@ -1,0 +1,85 @@
+//! `/api/v1/auth`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use jsonwebtoken::jwk::JwkSet;
+use kernel::error::Problem;
+use kernel::ApiError;
+
+use crate::requests::{LoginRequest, RefreshRequest, RegisterRequest, RegisteredUser, TokenPair};
+use crate::service::AuthService;
+
+type Service = web::Data<AuthService>;
+type Answer<T> = Result<T, ApiError>;
+
+/// Whether to trust `X-Forwarded-For` for the client address.
+#[derive(Clone, Copy)]
+pub struct TrustForwardedFor(pub bool);
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/register").post(register))
+        .service(web::resource("/login").post(login))
+        .service(web::resource("/refresh").post(refresh))
+        .service(web::resource("/logout").post(logout))
+        .service(web::resource("/jwks").get(jwks));
+}
+
+/// Creates a customer account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The new account", body = RegisteredUser),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Weak password, bad email or name", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(auth: Service, body: web::Json<RegisterRequest>) -> Answer<HttpResponse> {
+    let user = auth.register(body.into_inner()).await?;
+    Ok(HttpResponse::Created().json(user))
+}
+
+/// Exchanges email and password for an access and a refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A token pair", body = TokenPair),
+        (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    auth: Service,
+    trust: web::Data<TrustForwardedFor>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> Answer<web::Json<TokenPair>> {
+    let client = if trust.0 {
+        req.connection_info().realip_remote_addr().map(str::to_owned)
+    } else {
+        req.peer_addr().map(|a| a.ip().to_string())
+    }
+    .unwrap_or_else(|| "unknown".into());
+    Ok(web::Json(auth.login(body.into_inner(), &client).await?))
+}
+
+/// Rotates a refresh token: the old one stops working.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenPair),
+        (status = 401, description = "Invalid, expired, spent or revoked refresh token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh(auth: Service, body: web::Json<RefreshRequest>) -> Answer<web::Json<TokenPair>> {
+    Ok(web::Json(auth.refresh(&body.refresh_token).await?))
+}
+
+/// Revokes the refresh token and every token rotated from the same login.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "Logged out")))]
+pub async fn logout(auth: Service, body: web::Json<RefreshRequest>) -> Answer<HttpResponse> {
+    auth.logout(&body.refresh_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The public keys that verify access tokens.
+#[utoipa::path(get, path = "/api/v1/auth/jwks", tag = "auth",
+    responses((status = 200, description = "A JWK set", body = Object)))]
+pub async fn jwks(auth: Service) -> web::Json<JwkSet> {
+    web::Json(auth.jwks())
+}

@@ -1,0 +1,206 @@
+//! The composition root: for each module, its in-process service when its
+//! feature is compiled in, else its HTTP client. Nothing else in the program
+//! knows which modules run where.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use kernel::auth::{KeySource, TokenVerifier};
+use kernel::config::Settings;
+use kernel::db::{Database, DatabaseUrl};
+use kernel::http::internal::InternalToken;
+use kernel::http::RemoteClient;
+use kernel::module::{Module, ModuleInfo};
+use kernel::server::{RunningServer, ServerParts};
+use users_api::UsersApi;
+
+/// Every module of shop, compiled in or not.
+pub const ALL_MODULES: [&str; 5] = ["auth", "users", "catalog", "orders", "payments"];
+
+/// The modules compiled into this binary.
+pub fn compiled() -> Vec<&'static ModuleInfo> {
+    vec![
+        #[cfg(feature = "auth")]
+        &auth::INFO,
+        #[cfg(feature = "users")]
+        &users::INFO,
+    ]
+}
+
+pub fn find_compiled(name: &str) -> Option<&'static ModuleInfo> {
+    compiled().into_iter().find(|m| m.name == name)
+}
+
+/// The running modules and what they were wired to.
+pub struct Composition {
+    pub modules: Vec<Arc<dyn Module>>,
+    pub remotes: Vec<RemoteClient>,
+    pub verifier: Arc<TokenVerifier>,
+    #[cfg(feature = "auth")]
+    pub auth: Arc<auth::AuthService>,
+}
+
+/// Builds every compiled module and the clients of the remote ones they need.
+pub async fn compose(settings: &Settings) -> anyhow::Result<Composition> {
+    let mut c = Composer::new(settings);
+    for info in compiled() {
+        match info.name {
+            #[cfg(feature = "users")]
+            users_api::MODULE => drop(c.users().await?),
+            #[cfg(feature = "auth")]
+            auth_api::MODULE => drop(c.auth().await?),
+            _ => {}
+        }
+    }
+    c.finish().await
+}
+
+/// Builds services on first use, so each exists once and a remote client is
+/// made only when a compiled module needs it.
+struct Composer<'a> {
+    settings: &'a Settings,
+    modules: Vec<Arc<dyn Module>>,
+    remotes: Vec<RemoteClient>,
+    users: Option<Arc<dyn UsersApi>>,
+    #[cfg(feature = "auth")]
+    auth: Option<Arc<auth::AuthService>>,
+}
+
+impl<'a> Composer<'a> {
+    fn new(settings: &'a Settings) -> Self {
+        Self {
+            settings,
+            modules: Vec::new(),
+            remotes: Vec::new(),
+            users: None,
+            #[cfg(feature = "auth")]
+            auth: None,
+        }
+    }
+
+    async fn users(&mut self) -> anyhow::Result<Arc<dyn UsersApi>> {
+        if let Some(api) = &self.users {
+            return Ok(api.clone());
+        }
+        #[cfg(feature = "users")]
+        let api: Arc<dyn UsersApi> = {
+            let db = open_database(&users::INFO, self.settings).await?;
+            let service = Arc::new(users::UsersService::new(db));
+            self.modules.push(Arc::new(users::UsersModule::new(service.clone())));
+            service
+        };
+        #[cfg(not(feature = "users"))]
+        let api: Arc<dyn UsersApi> = Arc::new(users_api::HttpUsers::new(self.remote(users_api::MODULE, true)?));
+        self.users = Some(api.clone());
+        Ok(api)
+    }
+
+    #[cfg(feature = "auth")]
+    async fn auth(&mut self) -> anyhow::Result<Arc<auth::AuthService>> {
+        if let Some(service) = &self.auth {
+            return Ok(service.clone());
+        }
+        let users = self.users().await?;
+        let db = open_database(&auth::INFO, self.settings).await?;
+        let service = Arc::new(auth::service(self.settings, db, users)?);
+        self.modules.push(Arc::new(auth::AuthModule::new(service.clone(), self.settings)));
+        self.auth = Some(service.clone());
+        Ok(service)
+    }
+
+    /// The access-token keys: from the auth module in-process, else its JWKS endpoint.
+    async fn key_source(&mut self) -> anyhow::Result<Arc<dyn KeySource>> {
+        #[cfg(feature = "auth")]
+        return Ok(self.auth().await?);
+        #[cfg(not(feature = "auth"))]
+        return Ok(Arc::new(auth_api::HttpAuthKeys::new(self.remote(auth_api::MODULE, false)?)));
+    }
+
+    /// A client of a module hosted elsewhere; `internal` calls need `internal.token`.
+    #[allow(dead_code)] // unused when every module is compiled in
+    fn remote(&mut self, module: &'static str, internal: bool) -> anyhow::Result<RemoteClient> {
+        let url = self.settings.remote_url(module)?;
+        let token = self.settings.internal.token.clone();
+        if internal && token.is_none() {
+            anyhow::bail!(
+                "module `{module}` is remote, so internal.token (SHOP__INTERNAL__TOKEN) must be set \
+                 to the credential shared by the services"
+            );
+        }
+        let client = RemoteClient::new(module, &url, token);
+        self.remotes.push(client.clone());
+        Ok(client)
+    }
+
+    async fn finish(mut self) -> anyhow::Result<Composition> {
+        let source = self.key_source().await?;
+        let auth = &self.settings.auth;
+        let verifier = Arc::new(TokenVerifier::new(source, &auth.issuer, &auth.audience));
+        if let Err(e) = verifier.refresh().await {
+            // Not fatal: the auth service may start later; keys are fetched again on demand.
+            tracing::warn!(error = %e, "cannot load the access-token keys yet");
+        }
+        Ok(Composition {
+            modules: self.modules,
+            remotes: self.remotes,
+            verifier,
+            #[cfg(feature = "auth")]
+            auth: self.auth.context("the auth module was not built")?,
+        })
+    }
+}
+
+/// Opens a compiled module's database, applying its migrations first when
+/// `database.auto_migrate` is on.
+async fn open_database(info: &'static ModuleInfo, settings: &Settings) -> anyhow::Result<Database> {
+    let url = settings.database_url(info.name);
+    let database = settings.database.clone();
+    tokio::task::spawn_blocking(move || {
+        if database.auto_migrate {
+            let parsed = DatabaseUrl::parse(&url).map_err(anyhow::Error::msg)?;
+            let applied = kernel::db::migrate::run(&parsed, &info.migrations)?;
+            if !applied.is_empty() {
+                tracing::info!(module = info.name, ?applied, "applied migrations");
+            }
+        }
+        Ok(Database::connect(info.name, &url, &database)?)
+    })
+    .await?
+}
+
+/// A server bound to its port, ready to run.
+pub struct Application {
+    server: RunningServer,
+}
+
+impl Application {
+    /// Composes the modules and binds `server.bind` (port 0 picks a free port).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let composition = compose(settings).await?;
+        let listener = TcpListener::bind(&settings.server.bind)
+            .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
+        let names: Vec<_> = composition.modules.iter().map(|m| m.info().name).collect();
+        let remote: Vec<_> = composition.remotes.iter().map(|r| format!("{}={}", r.module(), r.base())).collect();
+        let server = kernel::server::build(
+            listener,
+            ServerParts {
+                modules: composition.modules,
+                remotes: composition.remotes,
+                verifier: composition.verifier,
+                internal_token: InternalToken(settings.internal.token.clone()),
+                workers: settings.server.workers,
+            },
+        )?;
+        tracing::info!(port = server.port(), modules = ?names, remote = ?remote, "shop is listening");
+        Ok(Self { server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.run_until_stopped().await
+    }
+}

@@ -1,0 +1,218 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{assert_problem, body, spawn_app, spawn_app_with, PASSWORD};
+
+#[tokio::test]
+async fn register_creates_a_customer_and_ignores_a_requested_role() {
+    let app = spawn_app().await;
+    let response = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "  Ada@Example.COM ", "password": PASSWORD, "name": "Ada", "role": "admin", "id": "x"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let user = body(response).await;
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["name"], "Ada");
+    assert_eq!(user["role"], "customer");
+    assert!(uuid::Uuid::parse_str(user["id"].as_str().expect("id")).is_ok());
+
+    let tokens = body(app.login("ada@example.com", PASSWORD).await).await;
+    let me = body(app.get("/api/v1/users/me", tokens["access_token"].as_str()).await).await;
+    assert_eq!(me["role"], "customer");
+    assert_eq!(me["id"], user["id"]);
+}
+
+#[tokio::test]
+async fn a_taken_email_is_409_whatever_its_case() {
+    let app = spawn_app().await;
+    assert_eq!(app.register("bob@example.com").await.status(), StatusCode::CREATED);
+    assert_problem(app.register("BOB@example.com").await, StatusCode::CONFLICT, "email_taken").await;
+}
+
+#[tokio::test]
+async fn bad_registrations_are_422_with_the_field_and_create_nothing() {
+    let app = spawn_app().await;
+    for (payload, field) in [
+        (json!({"email": "weak@example.com", "password": "short", "name": "W"}), "password"),
+        (json!({"email": "not-an-email", "password": PASSWORD, "name": "W"}), "email"),
+        (json!({"email": "noname@example.com", "password": PASSWORD, "name": "  "}), "name"),
+        (json!({"email": "missing@example.com", "name": "W"}), "password"),
+        (json!({"email": 42, "password": PASSWORD, "name": "W"}), "body"),
+    ] {
+        let problem = assert_problem(
+            app.post("/api/v1/auth/register", None, &payload).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        let fields: Vec<_> = problem["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| e["field"].as_str().expect("field").to_owned())
+            .collect();
+        assert!(fields.contains(&field.to_owned()), "{payload} → {problem}");
+    }
+    // Nothing was half-created: the weak-password email is still free.
+    assert_eq!(app.register("weak@example.com").await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn login_answers_a_bearer_pair() {
+    let app = spawn_app().await;
+    app.register("cy@example.com").await;
+    let response = app.login("CY@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tokens = body(response).await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+    assert!(tokens["refresh_token"].as_str().expect("refresh").len() >= 32);
+    let header = jsonwebtoken::decode_header(tokens["access_token"].as_str().expect("access")).expect("jwt");
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+    let jwks = body(app.get("/api/v1/auth/jwks", None).await).await;
+    assert_eq!(jwks["keys"][0]["kid"].as_str(), header.kid.as_deref());
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert!(jwks["keys"][0].get("d").is_none(), "the private key is never published");
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.register("dee@example.com").await;
+    let wrong = assert_problem(
+        app.login("dee@example.com", "wrong password!").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = assert_problem(
+        app.login("nobody@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(wrong, unknown);
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_with_retry_after() {
+    let app = spawn_app_with(|s| s.auth.max_failed_logins_per_account = 3).await;
+    app.register("eve@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(app.login("eve@example.com", "wrong password!").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = app.login("eve@example.com", PASSWORD).await;
+    let retry_after: u64 = locked
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After seconds");
+    assert!(retry_after > 0 && retry_after <= 900);
+    assert_problem(locked, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    // Another account from the same client is not locked by this one.
+    app.register("fay@example.com").await;
+    assert_eq!(app.login("fay@example.com", PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_spraying_accounts_is_throttled() {
+    let app = spawn_app_with(|s| s.auth.max_failed_logins_per_client = 4).await;
+    for i in 0..4 {
+        app.login(&format!("ghost{i}@example.com"), PASSWORD).await;
+    }
+    assert_problem(
+        app.login("ghost9@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_requests",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = spawn_app().await;
+    let user = app.customer("gus@example.com").await;
+
+    let first = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": user.refresh})).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let rotated = body(first).await;
+    let new_refresh = rotated["refresh_token"].as_str().expect("refresh").to_owned();
+    assert_ne!(new_refresh, user.refresh);
+    let me = app.get("/api/v1/users/me", rotated["access_token"].as_str()).await;
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // The spent token no longer works, and its reuse revokes the new one too.
+    assert_problem(
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": user.refresh})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+    assert_problem(
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": new_refresh})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+
+    // Another login is a separate family and still works.
+    let again = body(app.login("gus@example.com", PASSWORD).await).await;
+    let ok = app
+        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": again["refresh_token"]}))
+        .await;
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = spawn_app().await;
+    let user = app.customer("hal@example.com").await;
+    let out = app.post("/api/v1/auth/logout", None, &json!({"refresh_token": user.refresh})).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": user.refresh})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+    // Logging out twice, or with an unknown token, is still 204.
+    let again = app.post("/api/v1/auth/logout", None, &json!({"refresh_token": "nonsense"})).await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_log_in_or_refresh() {
+    let app = spawn_app().await;
+    let admin = app.admin("root@example.com").await;
+    let user = app.customer("ivy@example.com").await;
+    let disabled = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/users/{}", user.id),
+            Some(&admin.access),
+            &json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(disabled.status(), StatusCode::OK);
+    assert_eq!(body(disabled).await["disabled"], true);
+
+    assert_problem(app.login("ivy@example.com", PASSWORD).await, StatusCode::FORBIDDEN, "account_disabled").await;
+    assert_problem(
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": user.refresh})).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    )
+    .await;
+    // A wrong password on a disabled account says nothing about the account.
+    assert_problem(
+        app.login("ivy@example.com", "wrong password!").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}

@@ -1,0 +1,15 @@
+//! Black-box tests of the HTTP surface (CONTRACT.md), one app per test.
+//! SQLite by default; MySQL when SHOP_TEST_MYSQL_URL is set.
+
+mod helpers;
+
+#[cfg(all(feature = "auth", feature = "users"))]
+mod auth;
+#[cfg(all(feature = "auth", feature = "users"))]
+mod cli;
+#[cfg(all(feature = "auth", feature = "users"))]
+mod operations;
+#[cfg(all(feature = "auth", feature = "users"))]
+mod tokens;
+#[cfg(all(feature = "auth", feature = "users"))]
+mod users;
