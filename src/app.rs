@@ -91,7 +91,8 @@ impl<'a> Composer<'a> {
             service
         };
         #[cfg(not(feature = "users"))]
-        let api: Arc<dyn UsersApi> = Arc::new(users_api::HttpUsers::new(self.remote(users_api::MODULE, true)?));
+        let api: Arc<dyn UsersApi> =
+            Arc::new(users_api::HttpUsers::new(self.remote(users_api::MODULE, true)?));
         self.users = Some(api.clone());
         Ok(api)
     }
@@ -181,7 +182,8 @@ impl Application {
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let names: Vec<_> = composition.modules.iter().map(|m| m.info().name).collect();
-        let remote: Vec<_> = composition.remotes.iter().map(|r| format!("{}={}", r.module(), r.base())).collect();
+        let remote: Vec<_> =
+            composition.remotes.iter().map(|r| format!("{}={}", r.module(), r.base())).collect();
         let server = kernel::server::build(
             listener,
             ServerParts {

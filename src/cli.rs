@@ -1,7 +1,5 @@
 //! The `shop` command line (see CONTRACT.md).
 
-use std::io::BufRead as _;
-
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use kernel::config::Settings;
@@ -69,7 +67,9 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Application::build(&settings).await?.run_until_stopped().await?;
             Ok(())
         }
-        Command::Migrate { action } => tokio::task::spawn_blocking(move || run_migrations(action, &settings)).await?,
+        Command::Migrate { action } => {
+            tokio::task::spawn_blocking(move || run_migrations(action, &settings)).await?
+        }
         Command::CreateAdmin { email } => create_admin(&email, &settings).await,
         Command::Openapi => {
             println!("{}", kernel::server::openapi(&app::compiled()).to_pretty_json()?);
@@ -125,6 +125,7 @@ fn run_migrations(action: MigrateAction, settings: &Settings) -> anyhow::Result<
 
 #[cfg(feature = "auth")]
 async fn create_admin(email: &str, settings: &Settings) -> anyhow::Result<()> {
+    use std::io::BufRead as _;
     let mut password = String::new();
     std::io::stdin()
         .lock()
@@ -148,7 +149,6 @@ async fn create_admin(email: &str, settings: &Settings) -> anyhow::Result<()> {
 
 #[cfg(not(feature = "auth"))]
 async fn create_admin(_email: &str, _settings: &Settings) -> anyhow::Result<()> {
-    let _ = std::io::stdin().lock();
     anyhow::bail!("create-admin runs where the auth module is compiled in; this binary does not have it")
 }
 

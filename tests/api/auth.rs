@@ -162,9 +162,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 
     // Another login is a separate family and still works.
     let again = body(app.login("gus@example.com", PASSWORD).await).await;
-    let ok = app
-        .post("/api/v1/auth/refresh", None, &json!({"refresh_token": again["refresh_token"]}))
-        .await;
+    let ok = app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": again["refresh_token"]})).await;
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
@@ -201,7 +199,8 @@ async fn a_disabled_account_cannot_log_in_or_refresh() {
     assert_eq!(disabled.status(), StatusCode::OK);
     assert_eq!(body(disabled).await["disabled"], true);
 
-    assert_problem(app.login("ivy@example.com", PASSWORD).await, StatusCode::FORBIDDEN, "account_disabled").await;
+    assert_problem(app.login("ivy@example.com", PASSWORD).await, StatusCode::FORBIDDEN, "account_disabled")
+        .await;
     assert_problem(
         app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": user.refresh})).await,
         StatusCode::UNAUTHORIZED,

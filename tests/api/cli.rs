@@ -22,17 +22,9 @@ impl Target {
             Ok(server) if !server.is_empty() => {
                 let server = server.trim_end_matches('/').to_owned();
                 let prefix = format!("shop_c{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-                Self {
-                    url: format!("{server}/{prefix}_{{module}}"),
-                    dir,
-                    mysql: Some((server, prefix)),
-                }
+                Self { url: format!("{server}/{prefix}_{{module}}"), dir, mysql: Some((server, prefix)) }
             }
-            _ => Self {
-                url: format!("sqlite://{}/{{module}}.db", dir.path().display()),
-                dir,
-                mysql: None,
-            },
+            _ => Self { url: format!("sqlite://{}/{{module}}.db", dir.path().display()), dir, mysql: None },
         }
     }
 
@@ -52,11 +44,7 @@ impl Target {
         }
         drop(child.stdin.take());
         let output = child.wait_with_output().expect("shop ends");
-        assert!(
-            output.status.success(),
-            "shop {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "shop {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
         output
     }
 }
@@ -111,15 +99,20 @@ fn an_unknown_module_is_a_clear_error() {
         .output()
         .expect("shop runs");
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("module `nope` is not compiled into this binary"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("module `nope` is not compiled into this binary")
+    );
 }
 
 #[tokio::test]
 async fn create_admin_reads_the_password_from_stdin() {
     let target = Target::new();
-    let created = stdout(&target.shop(&["create-admin", "--email", "Admin@Example.com"], Some(&format!("{PASSWORD}\n"))));
+    let created = stdout(
+        &target.shop(&["create-admin", "--email", "Admin@Example.com"], Some(&format!("{PASSWORD}\n"))),
+    );
     assert!(created.contains("created admin admin@example.com"), "{created}");
-    let promoted = stdout(&target.shop(&["create-admin", "--email", "admin@example.com"], Some("ignored password\n")));
+    let promoted =
+        stdout(&target.shop(&["create-admin", "--email", "admin@example.com"], Some("ignored password\n")));
     assert!(promoted.contains("promoted"), "{promoted}");
 
     let url = target.url.clone();
@@ -139,7 +132,8 @@ async fn create_admin_reads_the_password_from_stdin() {
 #[test]
 fn openapi_and_modules_describe_this_binary() {
     let target = Target::new();
-    let doc: serde_json::Value = serde_json::from_str(&stdout(&target.shop(&["openapi"], None))).expect("json");
+    let doc: serde_json::Value =
+        serde_json::from_str(&stdout(&target.shop(&["openapi"], None))).expect("json");
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/auth/login"].is_object());
     let modules = stdout(&target.shop(&["modules"], None));

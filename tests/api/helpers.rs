@@ -58,9 +58,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             let server = server.trim_end_matches('/').to_owned();
             let prefix = format!("shop_t{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
             settings.database.url = format!("{server}/{prefix}_{{module}}");
-            Databases {
-                mysql: Some((server, prefix)),
-            }
+            Databases { mysql: Some((server, prefix)) }
         }
         _ => {
             settings.database.url = format!("sqlite://{}/{{module}}.db", dir.path().display());
@@ -107,7 +105,13 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: &Value) -> Response {
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
         let mut request = self.client.request(method, self.url(path)).json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -129,8 +133,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/api/v1/auth/login", None, &json!({ "email": email, "password": password }))
-            .await
+        self.post("/api/v1/auth/login", None, &json!({ "email": email, "password": password })).await
     }
 
     /// Registers and logs in a new customer.
@@ -149,11 +152,7 @@ impl TestApp {
     /// Creates an admin the way `shop create-admin` does, and logs in.
     pub async fn admin(&self, email: &str) -> User {
         let composition = shop::app::compose(&self.settings).await.expect("compose");
-        let (user, _) = composition
-            .auth
-            .create_admin(email, PASSWORD.into())
-            .await
-            .expect("create admin");
+        let (user, _) = composition.auth.create_admin(email, PASSWORD.into()).await.expect("create admin");
         let tokens = body(self.login(email, PASSWORD).await).await;
         User {
             id: user.id.to_string(),
@@ -171,12 +170,8 @@ pub async fn body(response: Response) -> Value {
 /// Asserts a problem+json answer with `status` and stable `code`; returns the body.
 pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status, "status");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let problem = body(response).await;
     assert_eq!(content_type, "application/problem+json", "content type of {problem}");
     assert_eq!(problem["status"], status.as_u16(), "{problem}");

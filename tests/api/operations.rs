@@ -71,8 +71,12 @@ async fn framework_errors_are_problems_too() {
         .expect("request");
     assert_problem(malformed, StatusCode::BAD_REQUEST, "malformed_request").await;
     let huge = json!({"email": "big@example.com", "password": "x".repeat(300 * 1024), "name": "Big"});
-    assert_problem(app.post("/api/v1/auth/register", None, &huge).await, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
-        .await;
+    assert_problem(
+        app.post("/api/v1/auth/register", None, &huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
     let not_json = app
         .client
         .post(app.url("/api/v1/auth/login"))

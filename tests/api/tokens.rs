@@ -24,7 +24,8 @@ fn kid(token: &str) -> String {
 }
 
 async fn assert_rejected(app: &TestApp, token: &str) {
-    assert_problem(app.get("/api/v1/users/me", Some(token)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    assert_problem(app.get("/api/v1/users/me", Some(token)).await, StatusCode::UNAUTHORIZED, "unauthorized")
+        .await;
 }
 
 #[tokio::test]
@@ -75,7 +76,12 @@ async fn an_expired_token_is_rejected() {
     let user = app.customer("t3@example.com").await;
     let pem = std::fs::read(app.key_file()).expect("key file");
     let token = sign(&pem, &kid(&user.access), &claims(&user.id, "customer", -120));
-    let problem = assert_problem(app.get("/api/v1/users/me", Some(&token)).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let problem = assert_problem(
+        app.get("/api/v1/users/me", Some(&token)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
     assert!(problem["detail"].as_str().expect("detail").contains("expired"));
 }
 
@@ -112,7 +118,8 @@ async fn hs256_signed_with_the_public_key_is_rejected() {
     let public = jwks["keys"][0]["x"].as_str().expect("x").to_owned();
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(kid(&user.access));
-    let token = encode(&header, &claims(&user.id, "admin", 300), &EncodingKey::from_secret(public.as_bytes()))
-        .expect("sign");
+    let token =
+        encode(&header, &claims(&user.id, "admin", 300), &EncodingKey::from_secret(public.as_bytes()))
+            .expect("sign");
     assert_rejected(&app, &token).await;
 }

@@ -18,7 +18,12 @@ async fn the_profile_is_the_callers_own_and_role_cannot_be_patched() {
     assert!(chrono::DateTime::parse_from_rfc3339(me["created_at"].as_str().expect("created_at")).is_ok());
 
     let patched = app
-        .send_json(Method::PATCH, "/api/v1/users/me", Some(&user.access), &json!({"name": "  New Name ", "role": "admin"}))
+        .send_json(
+            Method::PATCH,
+            "/api/v1/users/me",
+            Some(&user.access),
+            &json!({"name": "  New Name ", "role": "admin"}),
+        )
         .await;
     assert_eq!(patched.status(), StatusCode::OK);
     let patched = body(patched).await;
@@ -72,7 +77,8 @@ async fn addresses_round_trip_for_their_owner() {
 
     let deleted = app.client.delete(app.url(&path)).bearer_auth(&user.access).send().await.expect("delete");
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    assert_problem(app.get(&path, Some(&user.access)).await, StatusCode::NOT_FOUND, "address_not_found").await;
+    assert_problem(app.get(&path, Some(&user.access)).await, StatusCode::NOT_FOUND, "address_not_found")
+        .await;
     assert_eq!(body(app.get("/api/v1/users/me/addresses", Some(&user.access)).await).await["total"], 0);
 }
 
@@ -91,7 +97,8 @@ async fn invalid_addresses_are_422_per_field_and_not_stored() {
         "validation_failed",
     )
     .await;
-    let fields: Vec<_> = problem["errors"].as_array().expect("errors").iter().map(|e| e["field"].clone()).collect();
+    let fields: Vec<_> =
+        problem["errors"].as_array().expect("errors").iter().map(|e| e["field"].clone()).collect();
     assert!(fields.contains(&json!("line1")) && fields.contains(&json!("country")), "{problem}");
     assert_eq!(body(app.get("/api/v1/users/me/addresses", Some(&user.access)).await).await["total"], 0);
 }
@@ -106,7 +113,8 @@ async fn another_users_address_is_404_for_every_method() {
         .expect("id")
         .to_owned();
     let path = format!("/api/v1/users/me/addresses/{id}");
-    assert_problem(app.get(&path, Some(&other.access)).await, StatusCode::NOT_FOUND, "address_not_found").await;
+    assert_problem(app.get(&path, Some(&other.access)).await, StatusCode::NOT_FOUND, "address_not_found")
+        .await;
     assert_problem(
         app.send_json(Method::PUT, &path, Some(&other.access), &address()).await,
         StatusCode::NOT_FOUND,
@@ -118,7 +126,10 @@ async fn another_users_address_is_404_for_every_method() {
     // Still there for its owner.
     assert_eq!(app.get(&path, Some(&owner.access)).await.status(), StatusCode::OK);
     // A path id that is not a UUID names nothing.
-    assert_eq!(app.get("/api/v1/users/me/addresses/not-a-uuid", Some(&owner.access)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/api/v1/users/me/addresses/not-a-uuid", Some(&owner.access)).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -128,7 +139,12 @@ async fn only_admins_list_users_with_pagination() {
     let customer = app.customer("c1@example.com").await;
     app.customer("c2@example.com").await;
 
-    assert_problem(app.get("/api/v1/users", Some(&customer.access)).await, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_problem(
+        app.get("/api/v1/users", Some(&customer.access)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     assert_problem(app.get("/api/v1/users", None).await, StatusCode::UNAUTHORIZED, "unauthorized").await;
 
     let page = body(app.get("/api/v1/users?page=1&per_page=2", Some(&admin.access)).await).await;
@@ -155,7 +171,12 @@ async fn an_admin_promotes_and_the_next_token_carries_the_role() {
     let admin = app.admin("chief@example.com").await;
     let user = app.customer("rising@example.com").await;
     let promoted = app
-        .send_json(Method::PATCH, &format!("/api/v1/users/{}", user.id), Some(&admin.access), &json!({"role": "admin"}))
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", user.id),
+            Some(&admin.access),
+            &json!({"role": "admin"}),
+        )
         .await;
     assert_eq!(promoted.status(), StatusCode::OK);
     assert_eq!(body(promoted).await["role"], "admin");
@@ -163,8 +184,13 @@ async fn an_admin_promotes_and_the_next_token_carries_the_role() {
     assert_eq!(app.get("/api/v1/users", tokens["access_token"].as_str()).await.status(), StatusCode::OK);
 
     assert_problem(
-        app.send_json(Method::PATCH, &format!("/api/v1/users/{}", user.id), Some(&admin.access), &json!({"role": "owner"}))
-            .await,
+        app.send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", user.id),
+            Some(&admin.access),
+            &json!({"role": "owner"}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -182,15 +208,25 @@ async fn an_admin_promotes_and_the_next_token_carries_the_role() {
     )
     .await;
     assert_problem(
-        app.send_json(Method::PATCH, &format!("/api/v1/users/{}", admin.id), Some(&admin.access), &json!({"disabled": true}))
-            .await,
+        app.send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", admin.id),
+            Some(&admin.access),
+            &json!({"disabled": true}),
+        )
+        .await,
         StatusCode::CONFLICT,
         "self_lockout",
     )
     .await;
     assert_problem(
-        app.send_json(Method::PATCH, &format!("/api/v1/users/{}", user.id), Some(&user.access), &json!({"disabled": true}))
-            .await,
+        app.send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", user.id),
+            Some(&user.access),
+            &json!({"disabled": true}),
+        )
+        .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )

@@ -52,11 +52,7 @@ impl SigningKeys {
             "alg": "EdDSA",
         }))
         .map_err(|e| KeyError(e.to_string()))?;
-        Ok(Self {
-            kid,
-            encoding,
-            jwks: JwkSet { keys: vec![jwk] },
-        })
+        Ok(Self { kid, encoding, jwks: JwkSet { keys: vec![jwk] } })
     }
 }
 
@@ -64,9 +60,8 @@ impl SigningKeys {
 pub fn generate_pem() -> Result<String, KeyError> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| KeyError(format!("no randomness: {e}")))?;
-    let pem = SigningKey::from_bytes(&seed)
-        .to_pkcs8_pem(LineEnding::LF)
-        .map_err(|e| KeyError(e.to_string()))?;
+    let pem =
+        SigningKey::from_bytes(&seed).to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError(e.to_string()))?;
     Ok(pem.to_string())
 }
 

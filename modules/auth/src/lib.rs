@@ -73,7 +73,9 @@ impl AuthModule {
     pub fn new(service: Arc<AuthService>, settings: &Settings) -> Self {
         Self {
             service: web::Data::from(service),
-            trust_forwarded_for: web::Data::new(http::public::TrustForwardedFor(settings.auth.trust_forwarded_for)),
+            trust_forwarded_for: web::Data::new(http::public::TrustForwardedFor(
+                settings.auth.trust_forwarded_for,
+            )),
         }
     }
 }
@@ -88,8 +90,7 @@ impl Module for AuthModule {
     }
 
     fn public_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone())
-            .app_data(self.trust_forwarded_for.clone());
+        cfg.app_data(self.service.clone()).app_data(self.trust_forwarded_for.clone());
         http::public::routes(cfg);
     }
 

@@ -52,15 +52,9 @@ impl LoginLimiter {
             entries.retain(|_, w| w.started.elapsed() < window);
         }
         for key in [account_key(account), client_key(client)] {
-            let w = entries.entry(key).or_insert(Window {
-                started: Instant::now(),
-                failures: 0,
-            });
+            let w = entries.entry(key).or_insert(Window { started: Instant::now(), failures: 0 });
             if w.started.elapsed() >= self.window {
-                *w = Window {
-                    started: Instant::now(),
-                    failures: 0,
-                };
+                *w = Window { started: Instant::now(), failures: 0 };
             }
             w.failures += 1;
         }

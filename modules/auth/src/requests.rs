@@ -8,7 +8,10 @@ use validator::Validate;
 /// `role` or any other field sent here is ignored: every registration is a customer.
 #[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
 pub struct RegisterRequest {
-    #[validate(email(message = "must be a valid email address"), length(max = 254, message = "must be at most 254 characters"))]
+    #[validate(
+        email(message = "must be a valid email address"),
+        length(max = 254, message = "must be at most 254 characters")
+    )]
     pub email: String,
     /// At least 10 characters.
     #[validate(length(min = 10, max = 1024, message = "must be 10 to 1024 characters"))]

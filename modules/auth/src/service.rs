@@ -47,13 +47,7 @@ impl AuthService {
         limiter: LoginLimiter,
         issuer: TokenIssuer,
     ) -> Self {
-        Self {
-            db,
-            users,
-            hasher,
-            limiter,
-            issuer,
-        }
+        Self { db, users, hasher, limiter, issuer }
     }
 
     pub fn database(&self) -> &Database {
@@ -71,13 +65,9 @@ impl AuthService {
             password: request.password,
         };
         validate(&request)?;
-        let user = self.create_account(&request.email, &request.name, request.password, Role::Customer).await?;
-        Ok(RegisteredUser {
-            id: user.id,
-            email: user.email,
-            name: user.name,
-            role: user.role,
-        })
+        let user =
+            self.create_account(&request.email, &request.name, request.password, Role::Customer).await?;
+        Ok(RegisteredUser { id: user.id, email: user.email, name: user.name, role: user.role })
     }
 
     /// `shop create-admin`: creates an admin, or promotes the existing account
@@ -91,10 +81,8 @@ impl AuthService {
         };
         validate(&probe)?;
         let lookup = email.clone();
-        let existing = self
-            .db
-            .run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from))
-            .await?;
+        let existing =
+            self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
         match existing {
             Some(credential) => {
                 let id = parse_id(&credential.user_id)?;
@@ -108,10 +96,8 @@ impl AuthService {
     /// the profile cannot be made, so no half-registered account remains.
     async fn create_account(&self, email: &str, name: &str, password: String, role: Role) -> Result<UserDto> {
         let lookup = email.to_owned();
-        let taken = self
-            .db
-            .run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from))
-            .await?;
+        let taken =
+            self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
         if taken.is_some() {
             return Err(UsersError::EmailTaken.into());
         }
@@ -133,21 +119,14 @@ impl AuthService {
             .await?;
         let created = self
             .users
-            .create_user(NewUser {
-                id,
-                email: email.to_owned(),
-                name: name.to_owned(),
-                role,
-            })
+            .create_user(NewUser { id, email: email.to_owned(), name: name.to_owned(), role })
             .await;
         match created {
             Ok(user) => Ok(user),
             Err(e) => {
                 let key = id.to_string();
-                if let Err(undo) = self
-                    .db
-                    .run(move |c| store::delete_credential(c, &key).map_err(DbError::from))
-                    .await
+                if let Err(undo) =
+                    self.db.run(move |c| store::delete_credential(c, &key).map_err(DbError::from)).await
                 {
                     tracing::error!(user_id = %id, error = %undo, "could not remove the credential of a failed registration");
                 }
@@ -158,14 +137,10 @@ impl AuthService {
 
     pub async fn login(&self, request: LoginRequest, client: &str) -> Result<TokenPair> {
         let email = normalise_email(&request.email);
-        self.limiter
-            .check(&email, client)
-            .map_err(ApiError::too_many_requests)?;
+        self.limiter.check(&email, client).map_err(ApiError::too_many_requests)?;
         let lookup = email.clone();
-        let credential = self
-            .db
-            .run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from))
-            .await?;
+        let credential =
+            self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
         let user_id = credential.as_ref().map(|c| c.user_id.clone());
         let matches = self
             .hasher
@@ -227,10 +202,7 @@ impl AuthService {
     /// Revokes the family of `token`; unknown tokens are fine (204 either way).
     pub async fn logout(&self, token: &str) -> Result<()> {
         let hash = hash_refresh_token(token);
-        let row = self
-            .db
-            .run(move |c| store::find_refresh_token(c, &hash).map_err(DbError::from))
-            .await?;
+        let row = self.db.run(move |c| store::find_refresh_token(c, &hash).map_err(DbError::from)).await?;
         if let Some(row) = row {
             self.revoke_family(&row.family_id).await?;
         }
@@ -240,23 +212,24 @@ impl AuthService {
     /// Deletes refresh tokens that expired over a day ago (background job).
     pub async fn purge_expired_tokens(&self) -> Result<usize> {
         let before = kernel::now() - chrono::Duration::days(1);
-        Ok(self
-            .db
-            .run(move |c| store::delete_expired_tokens(c, before).map_err(DbError::from))
-            .await?)
+        Ok(self.db.run(move |c| store::delete_expired_tokens(c, before).map_err(DbError::from)).await?)
     }
 
     async fn revoke_family(&self, family: &str) -> Result<()> {
         let family = family.to_owned();
-        self.db
-            .run(move |c| store::revoke_family(c, &family, kernel::now()).map_err(DbError::from))
-            .await?;
+        self.db.run(move |c| store::revoke_family(c, &family, kernel::now()).map_err(DbError::from)).await?;
         Ok(())
     }
 
     /// Stores a new refresh token (spending `previous` in the same transaction)
     /// and signs an access token.
-    async fn issue_pair(&self, user: Uuid, role: Role, family: Uuid, previous: Option<String>) -> Result<TokenPair> {
+    async fn issue_pair(
+        &self,
+        user: Uuid,
+        role: Role,
+        family: Uuid,
+        previous: Option<String>,
+    ) -> Result<TokenPair> {
         let refresh_token = new_refresh_token().map_err(ApiError::internal)?;
         let now = kernel::now();
         let ttl = chrono::Duration::from_std(self.issuer.refresh_ttl).map_err(ApiError::internal)?;

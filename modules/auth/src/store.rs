@@ -75,11 +75,8 @@ pub fn spend_refresh_token(conn: &mut DbConnection, id: &str, at: NaiveDateTime)
 
 pub fn revoke_family(conn: &mut DbConnection, family_id: &str, at: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
-        refresh_tokens::table.filter(
-            refresh_tokens::family_id
-                .eq(family_id)
-                .and(refresh_tokens::revoked_at.is_null()),
-        ),
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id).and(refresh_tokens::revoked_at.is_null())),
     )
     .set(refresh_tokens::revoked_at.eq(at))
     .execute(conn)

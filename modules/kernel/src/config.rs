@@ -142,11 +142,7 @@ impl Settings {
 
     /// Loads the layers from `dir`, for environment `env_name`, with `env` as the
     /// environment-variable layer (injectable for tests).
-    pub fn load_from(
-        dir: PathBuf,
-        env_name: &str,
-        env: config::Environment,
-    ) -> Result<Self, ConfigError> {
+    pub fn load_from(dir: PathBuf, env_name: &str, env: config::Environment) -> Result<Self, ConfigError> {
         use config::{File, FileFormat};
         let built = config::Config::builder()
             .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
@@ -193,9 +189,7 @@ impl Settings {
 
 /// `SHOP__DATABASE__URL` → `database.url`.
 pub fn config_env() -> config::Environment {
-    config::Environment::with_prefix("SHOP")
-        .prefix_separator("__")
-        .separator("__")
+    config::Environment::with_prefix("SHOP").prefix_separator("__").separator("__")
 }
 
 #[cfg(test)]
@@ -204,10 +198,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(vars: &[(&str, &str)]) -> config::Environment {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         config_env().source(Some(map))
     }
 

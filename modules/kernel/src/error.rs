@@ -50,13 +50,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.into(),
-            detail: detail.into(),
-            errors: Vec::new(),
-            retry_after_secs: None,
-        }
+        Self { status, code: code.into(), detail: detail.into(), errors: Vec::new(), retry_after_secs: None }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -81,17 +75,18 @@ impl ApiError {
 
     /// 422 with one entry per invalid field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let mut e = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request has invalid fields");
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            "the request has invalid fields",
+        );
         e.errors = errors;
         e
     }
 
     /// 422 for one field.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
-        Self::validation(vec![FieldError {
-            field: field.to_owned(),
-            message: message.into(),
-        }])
+        Self::validation(vec![FieldError { field: field.to_owned(), message: message.into() }])
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
@@ -125,11 +120,7 @@ impl ApiError {
     pub fn problem(&self) -> Problem {
         Problem {
             problem_type: format!("{PROBLEM_BASE}{}", self.code),
-            title: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             errors: self.errors.clone(),
@@ -204,7 +195,10 @@ mod tests {
         let err = ApiError::internal("SELECT * FROM secrets failed: password=hunter2");
         let res = err.error_response();
         assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().ok()), Some(Some(PROBLEM_JSON)));
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().ok()),
+            Some(Some(PROBLEM_JSON))
+        );
         let body = to_bytes(res.into_body()).await.expect("body");
         let text = String::from_utf8_lossy(&body);
         assert!(!text.contains("hunter2") && !text.contains("SELECT"), "{text}");

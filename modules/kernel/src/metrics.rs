@@ -1,7 +1,9 @@
 //! Prometheus metrics: requests by route template, method and status; latency
 //! histogram; connection-pool gauges read at scrape time.
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::db::Database;
 
@@ -16,11 +18,8 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let labels = &["method", "route", "status"];
-        let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests answered"),
-            labels,
-        )
-        .expect("valid metric definition");
+        let requests = IntCounterVec::new(Opts::new("http_requests_total", "HTTP requests answered"), labels)
+            .expect("valid metric definition");
         let latency = HistogramVec::new(
             HistogramOpts::new("http_request_duration_seconds", "Time to answer an HTTP request")
                 .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
@@ -39,12 +38,7 @@ impl Metrics {
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Self {
-            registry,
-            requests,
-            latency,
-            pool,
-        }
+        Self { registry, requests, latency, pool }
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -60,9 +54,7 @@ impl Metrics {
             let (open, idle) = db.pool_state();
             self.pool.with_label_values(&[db.module(), "open"]).set(i64::from(open));
             self.pool.with_label_values(&[db.module(), "idle"]).set(i64::from(idle));
-            self.pool
-                .with_label_values(&[db.module(), "in_use"])
-                .set(i64::from(open.saturating_sub(idle)));
+            self.pool.with_label_values(&[db.module(), "in_use"]).set(i64::from(open.saturating_sub(idle)));
         }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {

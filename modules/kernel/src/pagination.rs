@@ -39,10 +39,7 @@ impl PageParams {
         let mut errors = Vec::new();
         let page = self.page.unwrap_or(1);
         if !(1..=1_000_000).contains(&page) {
-            errors.push(FieldError {
-                field: "page".into(),
-                message: "must be between 1 and 1000000".into(),
-            });
+            errors.push(FieldError { field: "page".into(), message: "must be between 1 and 1000000".into() });
         }
         let per_page = self.per_page.unwrap_or(i64::from(DEFAULT_PER_PAGE));
         if !(1..=i64::from(MAX_PER_PAGE)).contains(&per_page) {
@@ -54,10 +51,7 @@ impl PageParams {
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        Ok(PageRequest {
-            page: page as u32,
-            per_page: per_page as u32,
-        })
+        Ok(PageRequest { page: page as u32, per_page: per_page as u32 })
     }
 }
 
@@ -72,23 +66,13 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn new(items: Vec<T>, request: PageRequest, total: i64) -> Self {
-        Self {
-            items,
-            page: request.page,
-            per_page: request.per_page,
-            total,
-        }
+        Self { items, page: request.page, per_page: request.per_page, total }
     }
 
     /// A complete short list (addresses, categories) in the same shape.
     pub fn all(items: Vec<T>) -> Self {
         let total = items.len() as i64;
-        Self {
-            per_page: (items.len() as u32).max(1),
-            items,
-            page: 1,
-            total,
-        }
+        Self { per_page: (items.len() as u32).max(1), items, page: 1, total }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {

@@ -63,7 +63,9 @@ pub fn openapi(infos: &[&'static crate::module::ModuleInfo]) -> utoipa::openapi:
             ComponentsBuilder::new()
                 .security_scheme(
                     "bearer",
-                    SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+                    SecurityScheme::Http(
+                        HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+                    ),
                 )
                 .schema_from::<crate::error::Problem>()
                 .build(),
@@ -117,9 +119,11 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
         for module in &app_modules {
             let name = module.info().name;
             let m = module.clone();
-            app = app.service(web::scope(&format!("/api/v1/{name}")).configure(move |cfg| m.public_routes(cfg)));
+            app = app
+                .service(web::scope(&format!("/api/v1/{name}")).configure(move |cfg| m.public_routes(cfg)));
             let m = module.clone();
-            internal = internal.service(web::scope(&format!("/{name}")).configure(move |cfg| m.internal_routes(cfg)));
+            internal = internal
+                .service(web::scope(&format!("/{name}")).configure(move |cfg| m.internal_routes(cfg)));
         }
         app.service(internal)
     })
@@ -128,11 +132,7 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
     if let Some(workers) = parts.workers {
         server = server.workers(workers.max(1));
     }
-    Ok(RunningServer {
-        port,
-        server: server.run(),
-        stop_jobs,
-    })
+    Ok(RunningServer { port, server: server.run(), stop_jobs })
 }
 
 fn spawn_job(job: crate::module::BackgroundJob, mut stopped: watch::Receiver<bool>) {

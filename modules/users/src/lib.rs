@@ -33,9 +33,7 @@ pub struct UsersModule {
 
 impl UsersModule {
     pub fn new(service: Arc<UsersService>) -> Self {
-        Self {
-            service: web::Data::from(service),
-        }
+        Self { service: web::Data::from(service) }
     }
 }
 

@@ -50,10 +50,7 @@ impl UsersService {
     }
 
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<UserDto>> {
-        let (rows, total) = self
-            .db
-            .run(move |c| store::list_users(c, page).map_err(DbError::from))
-            .await?;
+        let (rows, total) = self.db.run(move |c| store::list_users(c, page).map_err(DbError::from)).await?;
         let items = rows.into_iter().map(user_dto).collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, page, total))
     }
@@ -63,7 +60,9 @@ impl UsersService {
     pub async fn admin_update(&self, actor: AuthUser, id: Uuid, changes: AdminUserUpdate) -> Result<UserDto> {
         let demotes_self = changes.role.is_some_and(|r| r != Role::Admin);
         if actor.id == id && (demotes_self || changes.disabled == Some(true)) {
-            return Err(ApiError::conflict("self_lockout", "admins cannot demote or disable themselves").into());
+            return Err(
+                ApiError::conflict("self_lockout", "admins cannot demote or disable themselves").into()
+            );
         }
         let key = id.to_string();
         let found = self
@@ -94,10 +93,7 @@ impl UsersService {
 
     pub async fn list_addresses(&self, user: Uuid) -> Result<Vec<AddressDto>> {
         let id = user.to_string();
-        let rows = self
-            .db
-            .run(move |c| store::list_addresses(c, &id).map_err(DbError::from))
-            .await?;
+        let rows = self.db.run(move |c| store::list_addresses(c, &id).map_err(DbError::from)).await?;
         rows.into_iter().map(address_dto).collect()
     }
 
@@ -157,10 +153,8 @@ impl UsersService {
 
     pub async fn delete_address(&self, user: Uuid, id: Uuid) -> Result<()> {
         let (owner, key) = (user.to_string(), id.to_string());
-        let deleted = self
-            .db
-            .run(move |c| store::delete_address(c, &owner, &key).map_err(DbError::from))
-            .await?;
+        let deleted =
+            self.db.run(move |c| store::delete_address(c, &owner, &key).map_err(DbError::from)).await?;
         if deleted == 0 {
             return Err(UsersError::AddressNotFound);
         }
@@ -199,10 +193,7 @@ impl UsersApi for UsersService {
 
     async fn get_user(&self, id: Uuid) -> Result<UserDto> {
         let key = id.to_string();
-        let row = self
-            .db
-            .run(move |c| store::find_user(c, &key).map_err(DbError::from))
-            .await?;
+        let row = self.db.run(move |c| store::find_user(c, &key).map_err(DbError::from)).await?;
         user_dto(row.ok_or(UsersError::NotFound)?)
     }
 
@@ -220,18 +211,13 @@ impl UsersApi for UsersService {
 
     async fn delete_user(&self, id: Uuid) -> Result<()> {
         let key = id.to_string();
-        self.db
-            .run(move |c| store::delete_user(c, &key).map_err(DbError::from))
-            .await?;
+        self.db.run(move |c| store::delete_user(c, &key).map_err(DbError::from)).await?;
         Ok(())
     }
 
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto> {
         let (owner, key) = (user_id.to_string(), address_id.to_string());
-        let row = self
-            .db
-            .run(move |c| store::find_address(c, &owner, &key).map_err(DbError::from))
-            .await?;
+        let row = self.db.run(move |c| store::find_address(c, &owner, &key).map_err(DbError::from)).await?;
         address_dto(row.ok_or(UsersError::AddressNotFound)?)
     }
 }
@@ -263,7 +249,8 @@ fn checked_address(input: AddressInput) -> Result<AddressInput> {
 }
 
 fn parse_id(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")).into())
+    Uuid::parse_str(text)
+        .map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")).into())
 }
 
 fn utc(at: chrono::NaiveDateTime) -> DateTime<Utc> {
@@ -273,8 +260,9 @@ fn utc(at: chrono::NaiveDateTime) -> DateTime<Utc> {
 fn user_dto(row: UserRow) -> Result<UserDto> {
     Ok(UserDto {
         id: parse_id(&row.id)?,
-        role: Role::parse(&row.role)
-            .ok_or_else(|| UsersError::from(ApiError::internal(format!("stored role `{}` is unknown", row.role))))?,
+        role: Role::parse(&row.role).ok_or_else(|| {
+            UsersError::from(ApiError::internal(format!("stored role `{}` is unknown", row.role)))
+        })?,
         email: row.email,
         name: row.name,
         disabled: row.disabled,

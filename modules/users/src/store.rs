@@ -52,11 +52,7 @@ pub fn insert_user(conn: &mut DbConnection, row: &UserRow) -> QueryResult<()> {
 }
 
 pub fn find_user(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
 }
 
 pub fn list_users(conn: &mut DbConnection, page: PageRequest) -> QueryResult<(Vec<UserRow>, i64)> {
@@ -71,18 +67,19 @@ pub fn list_users(conn: &mut DbConnection, page: PageRequest) -> QueryResult<(Ve
 }
 
 pub fn update_name(conn: &mut DbConnection, id: &str, name: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
-        .set((users::name.eq(name), users::updated_at.eq(at)))
-        .execute(conn)
+    diesel::update(users::table.find(id)).set((users::name.eq(name), users::updated_at.eq(at))).execute(conn)
 }
 
 pub fn update_role(conn: &mut DbConnection, id: &str, role: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
-        .set((users::role.eq(role), users::updated_at.eq(at)))
-        .execute(conn)
+    diesel::update(users::table.find(id)).set((users::role.eq(role), users::updated_at.eq(at))).execute(conn)
 }
 
-pub fn update_disabled(conn: &mut DbConnection, id: &str, disabled: bool, at: NaiveDateTime) -> QueryResult<usize> {
+pub fn update_disabled(
+    conn: &mut DbConnection,
+    id: &str,
+    disabled: bool,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((users::disabled.eq(disabled), users::updated_at.eq(at)))
         .execute(conn)
@@ -109,10 +106,7 @@ pub fn list_addresses(conn: &mut DbConnection, user_id: &str) -> QueryResult<Vec
 }
 
 pub fn count_addresses(conn: &mut DbConnection, user_id: &str) -> QueryResult<i64> {
-    addresses::table
-        .filter(addresses::user_id.eq(user_id))
-        .count()
-        .get_result(conn)
+    addresses::table.filter(addresses::user_id.eq(user_id)).count().get_result(conn)
 }
 
 /// Scoped to the owner: another user's address is simply not found.
@@ -124,12 +118,18 @@ pub fn find_address(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryRe
         .optional()
 }
 
-pub fn update_address(conn: &mut DbConnection, user_id: &str, id: &str, changes: &AddressChanges) -> QueryResult<usize> {
+pub fn update_address(
+    conn: &mut DbConnection,
+    user_id: &str,
+    id: &str,
+    changes: &AddressChanges,
+) -> QueryResult<usize> {
     diesel::update(addresses::table.filter(addresses::id.eq(id).and(addresses::user_id.eq(user_id))))
         .set(changes)
         .execute(conn)
 }
 
 pub fn delete_address(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<usize> {
-    diesel::delete(addresses::table.filter(addresses::id.eq(id).and(addresses::user_id.eq(user_id)))).execute(conn)
+    diesel::delete(addresses::table.filter(addresses::id.eq(id).and(addresses::user_id.eq(user_id))))
+        .execute(conn)
 }

@@ -33,12 +33,7 @@ impl TokenVerifier {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        Self {
-            source,
-            keys: RwLock::new(HashMap::new()),
-            last_fetch: Mutex::new(None),
-            validation,
-        }
+        Self { source, keys: RwLock::new(HashMap::new()), last_fetch: Mutex::new(None), validation }
     }
 
     /// Loads the key set; called at start and when a token names an unknown key.
@@ -92,9 +87,6 @@ impl TokenVerifier {
             ErrorKind::ExpiredSignature => ApiError::unauthorized("the access token has expired"),
             _ => invalid(),
         })?;
-        Ok(AuthUser {
-            id: data.claims.sub,
-            role: data.claims.role,
-        })
+        Ok(AuthUser { id: data.claims.sub, role: data.claims.role })
     }
 }

@@ -29,10 +29,7 @@ pub struct MigrationError {
 
 impl MigrationError {
     fn new(url: &DatabaseUrl, e: impl std::fmt::Display) -> Self {
-        Self {
-            url: url.to_string(),
-            message: e.to_string(),
-        }
+        Self { url: url.to_string(), message: e.to_string() }
     }
 }
 
@@ -78,16 +75,23 @@ pub fn status(url: &DatabaseUrl, m: &ModuleMigrations) -> Result<Vec<MigrationSt
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn run_on<DB: Backend>(h: &mut impl MigrationHarness<DB>, src: &EmbeddedMigrations) -> Result<Vec<String>, BoxError>
+fn run_on<DB: Backend>(
+    h: &mut impl MigrationHarness<DB>,
+    src: &EmbeddedMigrations,
+) -> Result<Vec<String>, BoxError>
 where
     EmbeddedMigrations: MigrationSource<DB>,
 {
-    let pending: Vec<String> = h.pending_migrations(Source(src))?.iter().map(|m| m.name().to_string()).collect();
+    let pending: Vec<String> =
+        h.pending_migrations(Source(src))?.iter().map(|m| m.name().to_string()).collect();
     h.run_pending_migrations(Source(src))?;
     Ok(pending)
 }
 
-fn revert_on<DB: Backend>(h: &mut impl MigrationHarness<DB>, src: &EmbeddedMigrations) -> Result<Option<String>, BoxError>
+fn revert_on<DB: Backend>(
+    h: &mut impl MigrationHarness<DB>,
+    src: &EmbeddedMigrations,
+) -> Result<Option<String>, BoxError>
 where
     EmbeddedMigrations: MigrationSource<DB>,
 {
@@ -151,6 +155,8 @@ fn ensure_database(url: &DatabaseUrl) -> Result<(), MigrationError> {
             .map_err(|e| MigrationError::new(url, format!("cannot create database {database}: {e}")))
         }
         #[cfg(not(feature = "mysql"))]
-        DatabaseUrl::Mysql { .. } => Err(MigrationError::new(url, "this binary was built without the `mysql` feature")),
+        DatabaseUrl::Mysql { .. } => {
+            Err(MigrationError::new(url, "this binary was built without the `mysql` feature"))
+        }
     }
 }

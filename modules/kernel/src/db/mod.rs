@@ -66,10 +66,7 @@ impl<E: From<DbError>> TxError<E> {
 
 /// True when `e` is a unique-constraint violation (a duplicate key).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(
-        e,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
-    )
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
 }
 
 /// One module's database.
@@ -82,7 +79,11 @@ pub struct Database {
 
 impl Database {
     /// Opens one connection to report a wrong URL or password at once, then builds the pool.
-    pub fn connect(module: &'static str, url: &str, settings: &DatabaseSettings) -> Result<Self, ConnectError> {
+    pub fn connect(
+        module: &'static str,
+        url: &str,
+        settings: &DatabaseSettings,
+    ) -> Result<Self, ConnectError> {
         let url = DatabaseUrl::parse(url).map_err(|e| ConnectError(format!("module {module}: {e}")))?;
         establish(&url).map_err(|e| ConnectError(format!("module {module}: {e}")))?;
         let pool = r2d2::Pool::builder()
@@ -128,9 +129,7 @@ impl Database {
     /// Whether a connection can be had and answers.
     pub async fn ping(&self) -> bool {
         use diesel::connection::SimpleConnection;
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
-            .await
-            .is_ok()
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from)).await.is_ok()
     }
 
     /// (open connections, idle connections) for the metrics.

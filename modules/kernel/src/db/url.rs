@@ -47,11 +47,7 @@ impl DatabaseUrl {
                     "mysql database name `{database}` must be 1-64 letters, digits or underscores"
                 ));
             }
-            return Ok(Self::Mysql {
-                url: url.to_owned(),
-                server: format!("mysql://{authority}"),
-                database,
-            });
+            return Ok(Self::Mysql { url: url.to_owned(), server: format!("mysql://{authority}"), database });
         }
         Err(format!(
             "unsupported database URL `{}`: expected sqlite://PATH or mysql://USER@HOST/DB",

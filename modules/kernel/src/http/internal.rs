@@ -33,10 +33,8 @@ pub async fn require_internal_token(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let allowed = match (
-        req.app_data::<web::Data<InternalToken>>(),
-        req.headers().get(INTERNAL_TOKEN_HEADER),
-    ) {
+    let allowed = match (req.app_data::<web::Data<InternalToken>>(), req.headers().get(INTERNAL_TOKEN_HEADER))
+    {
         (Some(token), Some(presented)) => token.accepts(presented.as_bytes()),
         _ => false,
     };

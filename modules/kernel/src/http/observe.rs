@@ -38,7 +38,8 @@ pub async fn observe_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = accepted_id(req.headers().get(&REQUEST_ID_HEADER)).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id = accepted_id(req.headers().get(&REQUEST_ID_HEADER))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
@@ -49,10 +50,7 @@ pub async fn observe_requests(
 
     let elapsed = started.elapsed();
     let (status, route) = match &result {
-        Ok(res) => (
-            res.status(),
-            res.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
-        ),
+        Ok(res) => (res.status(), res.request().match_pattern().unwrap_or_else(|| "unmatched".into())),
         Err(e) => (e.as_response_error().status_code(), "unmatched".into()),
     };
     span.in_scope(|| {

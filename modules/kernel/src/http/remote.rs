@@ -53,12 +53,7 @@ impl RemoteClient {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .expect("a client without TLS builds");
-        Self {
-            module,
-            base: base.trim_end_matches('/').to_owned(),
-            token,
-            http,
-        }
+        Self { module, base: base.trim_end_matches('/').to_owned(), token, http }
     }
 
     pub fn module(&self) -> &'static str {
@@ -73,11 +68,19 @@ impl RemoteClient {
         self.call(Method::GET, path, None::<&()>).await
     }
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, RemoteError> {
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, RemoteError> {
         self.call(Method::POST, path, Some(body)).await
     }
 
-    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, RemoteError> {
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, RemoteError> {
         self.call(Method::PUT, path, Some(body)).await
     }
 
@@ -109,7 +112,12 @@ impl RemoteClient {
         self.decode(res).await
     }
 
-    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<reqwest::Response, RemoteError> {
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<reqwest::Response, RemoteError> {
         let url = format!("{}/internal/v1/{}{path}", self.base, self.module);
         let mut request = self.http.request(method, url);
         if let Some(token) = &self.token {
@@ -133,9 +141,9 @@ impl RemoteClient {
         if !res.status().is_success() {
             return Err(self.problem(res).await);
         }
-        res.json::<T>()
-            .await
-            .map_err(|e| RemoteError::Unavailable(format!("{} answered an unreadable body: {e}", self.module)))
+        res.json::<T>().await.map_err(|e| {
+            RemoteError::Unavailable(format!("{} answered an unreadable body: {e}", self.module))
+        })
     }
 
     async fn problem(&self, res: reqwest::Response) -> RemoteError {
@@ -146,7 +154,9 @@ impl RemoteClient {
         }
         match res.json::<Problem>().await {
             Ok(problem) => RemoteError::Problem(problem),
-            Err(_) => RemoteError::Unavailable(format!("{} answered {status} without a problem body", self.module)),
+            Err(_) => {
+                RemoteError::Unavailable(format!("{} answered {status} without a problem body", self.module))
+            }
         }
     }
 

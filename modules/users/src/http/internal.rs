@@ -30,7 +30,11 @@ async fn delete_user(users: Service, id: web::Path<Uuid>) -> Answer<HttpResponse
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn set_role(users: Service, id: web::Path<Uuid>, body: web::Json<SetRole>) -> Answer<web::Json<UserDto>> {
+async fn set_role(
+    users: Service,
+    id: web::Path<Uuid>,
+    body: web::Json<SetRole>,
+) -> Answer<web::Json<UserDto>> {
     Ok(web::Json(users.set_role(id.into_inner(), body.role).await?))
 }
 

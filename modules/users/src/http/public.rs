@@ -19,10 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/me").get(get_me).patch(update_me))
         .service(web::resource("/me/addresses").get(list_addresses).post(create_address))
         .service(
-            web::resource("/me/addresses/{id}")
-                .get(get_address)
-                .put(update_address)
-                .delete(delete_address),
+            web::resource("/me/addresses/{id}").get(get_address).put(update_address).delete(delete_address),
         )
         .service(web::resource("/{id}").patch(update_user));
 }
@@ -44,7 +41,11 @@ pub async fn get_me(users: Service, user: AuthUser) -> Answer<web::Json<UserDto>
         (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn update_me(users: Service, user: AuthUser, body: web::Json<UpdateProfile>) -> Answer<web::Json<UserDto>> {
+pub async fn update_me(
+    users: Service,
+    user: AuthUser,
+    body: web::Json<UpdateProfile>,
+) -> Answer<web::Json<UserDto>> {
     Ok(web::Json(users.update_profile(user.id, body.into_inner()).await?))
 }
 
@@ -66,7 +67,11 @@ pub async fn list_addresses(users: Service, user: AuthUser) -> Answer<web::Json<
         (status = 409, description = "Too many addresses", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create_address(users: Service, user: AuthUser, body: web::Json<AddressInput>) -> Answer<HttpResponse> {
+pub async fn create_address(
+    users: Service,
+    user: AuthUser,
+    body: web::Json<AddressInput>,
+) -> Answer<HttpResponse> {
     let address = users.create_address(user.id, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(address))
 }
@@ -79,7 +84,11 @@ pub async fn create_address(users: Service, user: AuthUser, body: web::Json<Addr
         (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get_address(users: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<web::Json<AddressDto>> {
+pub async fn get_address(
+    users: Service,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Answer<web::Json<AddressDto>> {
     Ok(web::Json(users.get_address(user.id, id.into_inner()).await?))
 }
 
@@ -122,7 +131,11 @@ pub async fn delete_address(users: Service, user: AuthUser, id: web::Path<Uuid>)
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad page parameters", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_users(users: Service, user: AuthUser, page: web::Query<PageParams>) -> Answer<web::Json<Page<UserDto>>> {
+pub async fn list_users(
+    users: Service,
+    user: AuthUser,
+    page: web::Query<PageParams>,
+) -> Answer<web::Json<Page<UserDto>>> {
     user.require_admin()?;
     Ok(web::Json(users.list_users(page.into_inner().validate()?).await?))
 }
