@@ -10,6 +10,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Deserializer};
 
 const BUILT_IN_DEFAULTS: &str = include_str!("../../../config/default.toml");
+/// Compiled in too, so production rules hold wherever the binary runs.
+const BUILT_IN_PRODUCTION: &str = include_str!("../../../config/production.toml");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -144,8 +146,10 @@ impl Settings {
     /// environment-variable layer (injectable for tests).
     pub fn load_from(dir: PathBuf, env_name: &str, env: config::Environment) -> Result<Self, ConfigError> {
         use config::{File, FileFormat};
+        let built_in_env = if env_name == "production" { BUILT_IN_PRODUCTION } else { "" };
         let built = config::Config::builder()
             .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
+            .add_source(File::from_str(built_in_env, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{env_name}.toml"))).required(false))
             .add_source(env)
@@ -236,6 +240,16 @@ mod tests {
         assert_eq!(s.remote_url("catalog").expect("remote"), "http://catalog:8080");
         let missing = s.remote_url("payments").expect_err("missing remote");
         assert!(missing.to_string().contains("remote.payments.url"));
+    }
+
+    #[test]
+    fn production_rules_hold_without_the_config_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Settings::load_from(dir.path().into(), "production", env(&[])).expect("load");
+        assert!(s.is_production());
+        assert!(!s.database.auto_migrate);
+        assert_eq!(s.log.format, LogFormat::Json);
+        assert!(s.auth.signing_key_file.is_empty(), "no development key path in production");
     }
 
     #[test]

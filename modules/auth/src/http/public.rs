@@ -50,13 +50,18 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Answer<web::Json<TokenPair>> {
-    let client = if trust.0 {
-        req.connection_info().realip_remote_addr().map(str::to_owned)
-    } else {
-        req.peer_addr().map(|a| a.ip().to_string())
-    }
-    .unwrap_or_else(|| "unknown".into());
-    Ok(web::Json(auth.login(body.into_inner(), &client).await?))
+    Ok(web::Json(auth.login(body.into_inner(), &client_address(&req, trust.0)).await?))
+}
+
+/// The socket's peer, or behind a trusted gateway the address that gateway
+/// appended last to `X-Forwarded-For` (entries before it are client-supplied).
+fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    let forwarded = trust_forwarded_for
+        .then(|| req.headers().get("x-forwarded-for")?.to_str().ok()?.rsplit(',').next().map(str::trim))
+        .flatten()
+        .filter(|addr| !addr.is_empty())
+        .map(str::to_owned);
+    forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".into())
 }
 
 /// Rotates a refresh token: the old one stops working.

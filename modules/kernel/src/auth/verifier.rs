@@ -57,11 +57,16 @@ impl TokenVerifier {
         self.keys.read().ok()?.get(kid).cloned()
     }
 
+    /// With no keys yet (the auth service was down at start), always; else at
+    /// most once per interval.
     fn may_refetch(&self) -> bool {
-        self.last_fetch
-            .lock()
-            .map(|last| last.is_none_or(|t| t.elapsed() >= REFETCH_INTERVAL))
-            .unwrap_or(false)
+        let no_keys = self.keys.read().map(|k| k.is_empty()).unwrap_or(true);
+        no_keys
+            || self
+                .last_fetch
+                .lock()
+                .map(|last| last.is_none_or(|t| t.elapsed() >= REFETCH_INTERVAL))
+                .unwrap_or(false)
     }
 
     /// Checks signature, algorithm, expiry, issuer and audience.
