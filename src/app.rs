@@ -6,6 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use catalog_api::CatalogApi;
 use kernel::auth::{KeySource, TokenVerifier};
 use kernel::config::Settings;
 use kernel::db::{Database, DatabaseUrl};
@@ -13,10 +14,11 @@ use kernel::http::internal::InternalToken;
 use kernel::http::RemoteClient;
 use kernel::module::{Module, ModuleInfo};
 use kernel::server::{RunningServer, ServerParts};
+use payments_api::PaymentsApi;
 use users_api::UsersApi;
 
 /// Every module of shop, compiled in or not.
-pub const ALL_MODULES: [&str; 5] = ["auth", "users", "catalog", "orders", "payments"];
+pub const ALL_MODULES: [&str; 4] = ["auth", "users", "catalog", "payments"];
 
 /// The modules compiled into this binary.
 pub fn compiled() -> Vec<&'static ModuleInfo> {
@@ -25,6 +27,10 @@ pub fn compiled() -> Vec<&'static ModuleInfo> {
         &auth::INFO,
         #[cfg(feature = "users")]
         &users::INFO,
+        #[cfg(feature = "catalog")]
+        &catalog::INFO,
+        #[cfg(feature = "payments")]
+        &payments::INFO,
     ]
 }
 
@@ -43,6 +49,14 @@ pub struct Composition {
 
 /// Builds every compiled module and the clients of the remote ones they need.
 pub async fn compose(settings: &Settings) -> anyhow::Result<Composition> {
+    let hosted = compiled();
+    if hosted.len() < ALL_MODULES.len() && settings.internal.token.is_none() {
+        anyhow::bail!(
+            "this binary hosts only {}: set internal.token (SHOP__INTERNAL__TOKEN) to the credential \
+             shared by the services",
+            hosted.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+        );
+    }
     let mut c = Composer::new(settings);
     for info in compiled() {
         match info.name {
@@ -50,6 +64,10 @@ pub async fn compose(settings: &Settings) -> anyhow::Result<Composition> {
             users_api::MODULE => drop(c.users().await?),
             #[cfg(feature = "auth")]
             auth_api::MODULE => drop(c.auth().await?),
+            #[cfg(feature = "catalog")]
+            catalog_api::MODULE => drop(c.catalog().await?),
+            #[cfg(feature = "payments")]
+            payments_api::MODULE => drop(c.payments().await?),
             _ => {}
         }
     }
@@ -63,6 +81,8 @@ struct Composer<'a> {
     modules: Vec<Arc<dyn Module>>,
     remotes: Vec<RemoteClient>,
     users: Option<Arc<dyn UsersApi>>,
+    catalog: Option<Arc<dyn CatalogApi>>,
+    payments: Option<Arc<dyn PaymentsApi>>,
     #[cfg(feature = "auth")]
     auth: Option<Arc<auth::AuthService>>,
 }
@@ -74,6 +94,8 @@ impl<'a> Composer<'a> {
             modules: Vec::new(),
             remotes: Vec::new(),
             users: None,
+            catalog: None,
+            payments: None,
             #[cfg(feature = "auth")]
             auth: None,
         }
@@ -91,9 +113,47 @@ impl<'a> Composer<'a> {
             service
         };
         #[cfg(not(feature = "users"))]
-        let api: Arc<dyn UsersApi> =
-            Arc::new(users_api::HttpUsers::new(self.remote(users_api::MODULE, true)?));
+        let api: Arc<dyn UsersApi> = Arc::new(users_api::HttpUsers::new(self.remote(users_api::MODULE)?));
         self.users = Some(api.clone());
+        Ok(api)
+    }
+
+    #[allow(dead_code)] // called by modules that depend on catalog
+    async fn catalog(&mut self) -> anyhow::Result<Arc<dyn CatalogApi>> {
+        if let Some(api) = &self.catalog {
+            return Ok(api.clone());
+        }
+        #[cfg(feature = "catalog")]
+        let api: Arc<dyn CatalogApi> = {
+            let db = open_database(&catalog::INFO, self.settings).await?;
+            let service = Arc::new(catalog::CatalogService::new(db));
+            self.modules.push(Arc::new(catalog::CatalogModule::new(service.clone())));
+            service
+        };
+        #[cfg(not(feature = "catalog"))]
+        let api: Arc<dyn CatalogApi> =
+            Arc::new(catalog_api::HttpCatalog::new(self.remote(catalog_api::MODULE)?));
+        self.catalog = Some(api.clone());
+        Ok(api)
+    }
+
+    #[allow(dead_code)] // called by modules that depend on payments
+    async fn payments(&mut self) -> anyhow::Result<Arc<dyn PaymentsApi>> {
+        if let Some(api) = &self.payments {
+            return Ok(api.clone());
+        }
+        #[cfg(feature = "payments")]
+        let api: Arc<dyn PaymentsApi> = {
+            let db = open_database(&payments::INFO, self.settings).await?;
+            let provider = Arc::new(payments::provider::TestProvider::default());
+            let service = Arc::new(payments::PaymentsService::new(db, provider));
+            self.modules.push(Arc::new(payments::PaymentsModule::new(service.clone())));
+            service
+        };
+        #[cfg(not(feature = "payments"))]
+        let api: Arc<dyn PaymentsApi> =
+            Arc::new(payments_api::HttpPayments::new(self.remote(payments_api::MODULE)?));
+        self.payments = Some(api.clone());
         Ok(api)
     }
 
@@ -115,21 +175,14 @@ impl<'a> Composer<'a> {
         #[cfg(feature = "auth")]
         return Ok(self.auth().await?);
         #[cfg(not(feature = "auth"))]
-        return Ok(Arc::new(auth_api::HttpAuthKeys::new(self.remote(auth_api::MODULE, false)?)));
+        return Ok(Arc::new(auth_api::HttpAuthKeys::new(self.remote(auth_api::MODULE)?)));
     }
 
-    /// A client of a module hosted elsewhere; `internal` calls need `internal.token`.
+    /// A client of a module hosted elsewhere (`compose` has checked `internal.token`).
     #[allow(dead_code)] // unused when every module is compiled in
-    fn remote(&mut self, module: &'static str, internal: bool) -> anyhow::Result<RemoteClient> {
+    fn remote(&mut self, module: &'static str) -> anyhow::Result<RemoteClient> {
         let url = self.settings.remote_url(module)?;
-        let token = self.settings.internal.token.clone();
-        if internal && token.is_none() {
-            anyhow::bail!(
-                "module `{module}` is remote, so internal.token (SHOP__INTERNAL__TOKEN) must be set \
-                 to the credential shared by the services"
-            );
-        }
-        let client = RemoteClient::new(module, &url, token);
+        let client = RemoteClient::new(module, &url, self.settings.internal.token.clone());
         self.remotes.push(client.clone());
         Ok(client)
     }

@@ -109,6 +109,12 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an unexpected error occurred")
     }
 
+    /// Attaches per-field (or per-item) details.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

@@ -18,6 +18,9 @@ use crate::error::ApiError;
 
 pub type Pool = r2d2::Pool<connection::ConnectionManager>;
 
+/// The backend type of [`DbConnection`], for boxed (dynamically filtered) queries.
+pub type DbBackend = <DbConnection as diesel::Connection>::Backend;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// No connection could be had in time: the database is down or saturated.
@@ -60,6 +63,38 @@ impl<E: From<DbError>> TxError<E> {
         match self {
             TxError::Db(e) => E::from(DbError::from(e)),
             TxError::Rejected(e) => e,
+        }
+    }
+}
+
+/// True when the database gave up on `e`'s transaction because of a lock
+/// conflict (MySQL deadlock or lock wait timeout, SQLite busy): retrying it is safe.
+pub fn is_lock_conflict(e: &diesel::result::Error) -> bool {
+    match e {
+        diesel::result::Error::DatabaseError(_, info) => {
+            let message = info.message().to_ascii_lowercase();
+            message.contains("deadlock")
+                || message.contains("lock wait timeout")
+                || message.contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// Runs `work` again (up to `attempts` times) while it fails on a lock conflict.
+pub fn retry_on_lock_conflict<T, E>(
+    attempts: u32,
+    mut work: impl FnMut() -> Result<T, TxError<E>>,
+) -> Result<T, TxError<E>> {
+    let mut attempt = 1;
+    loop {
+        match work() {
+            Err(TxError::Db(e)) if attempt < attempts && is_lock_conflict(&e) => {
+                tracing::debug!(attempt, error = %e, "lock conflict; retrying the transaction");
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5 * u64::from(attempt)));
+            }
+            other => return other,
         }
     }
 }

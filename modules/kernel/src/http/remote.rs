@@ -84,6 +84,11 @@ impl RemoteClient {
         self.call(Method::PUT, path, Some(body)).await
     }
 
+    /// A POST without a body, answered with 204.
+    pub async fn post_empty(&self, path: &str) -> Result<(), RemoteError> {
+        self.send(Method::POST, path, None::<&()>).await.map(drop)
+    }
+
     /// For calls answered with 204.
     pub async fn delete(&self, path: &str) -> Result<(), RemoteError> {
         self.send(Method::DELETE, path, None::<&()>).await.map(drop)
@@ -148,6 +153,10 @@ impl RemoteClient {
 
     async fn problem(&self, res: reqwest::Response) -> RemoteError {
         let status = res.status();
+        // Our own credential was refused: a deployment fault, not the end user's.
+        if status == StatusCode::UNAUTHORIZED {
+            return RemoteError::Unavailable(format!("{} refused the internal credential", self.module));
+        }
         // A 5xx other than 503 says the remote side is broken: the caller sees 503, not its internals.
         if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
             return RemoteError::Unavailable(format!("{} answered {status}", self.module));
