@@ -5,10 +5,14 @@ mod helpers;
 
 #[cfg(all(feature = "auth", feature = "users"))]
 mod auth;
+#[cfg(all(feature = "auth", feature = "users", feature = "catalog"))]
+mod catalog;
 #[cfg(all(feature = "auth", feature = "users"))]
 mod cli;
 #[cfg(all(feature = "auth", feature = "users"))]
 mod operations;
+#[cfg(all(feature = "auth", feature = "users", feature = "payments"))]
+mod payments;
 #[cfg(all(feature = "auth", feature = "users"))]
 mod tokens;
 #[cfg(all(feature = "auth", feature = "users"))]

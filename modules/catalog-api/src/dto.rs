@@ -1,0 +1,83 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A product as the catalog shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProductDto {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    /// Integer minor units (cents).
+    pub price_cents: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Units available to order now.
+    pub stock: i64,
+    pub category_id: Option<Uuid>,
+    /// Archived products are inactive: not listed, not orderable.
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LookupRequest {
+    pub ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationLine {
+    pub product_id: Uuid,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReserveRequest {
+    pub order_id: Uuid,
+    pub lines: Vec<ReservationLine>,
+    /// How long the catalog holds the stock if nobody commits or releases it.
+    pub hold_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    Held,
+    Committed,
+    Released,
+    Restocked,
+}
+
+impl ReservationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Held => "held",
+            Self::Committed => "committed",
+            Self::Released => "released",
+            Self::Restocked => "restocked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Held, Self::Committed, Self::Released, Self::Restocked].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    pub order_id: Uuid,
+    pub status: ReservationStatus,
+    /// Sorted by product id, one line per product.
+    pub lines: Vec<ReservationLine>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A line that cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Shortfall {
+    pub product_id: Uuid,
+    pub requested: i64,
+    pub available: i64,
+}

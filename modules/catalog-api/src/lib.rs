@@ -1,0 +1,39 @@
+//! The catalog module's contract: what orders may ask of it, in-process or
+//! over `/internal/v1/catalog` through [`HttpCatalog`].
+
+mod client;
+mod dto;
+mod error;
+
+pub use client::HttpCatalog;
+pub use dto::{
+    LookupRequest, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest, Shortfall,
+};
+pub use error::CatalogError;
+
+use uuid::Uuid;
+
+pub const MODULE: &str = "catalog";
+
+/// Stock reservations follow one order through a saga: `reserve` when the
+/// order is placed, then `commit` when it is paid or `release` when it is
+/// cancelled or expires; `restock` returns committed stock on a refund.
+/// Every call is idempotent by order id.
+#[async_trait::async_trait]
+pub trait CatalogApi: Send + Sync {
+    /// The products that exist among `ids` (archived ones included, with `active: false`).
+    async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>, CatalogError>;
+
+    /// Takes stock for every line or for none. Repeating the call with the same
+    /// lines returns the same reservation; other lines for the same order are a conflict.
+    async fn reserve(&self, request: ReserveRequest) -> Result<Reservation, CatalogError>;
+
+    /// Gives held stock back. Unknown or already released: fine.
+    async fn release(&self, order_id: Uuid) -> Result<(), CatalogError>;
+
+    /// Makes a held reservation final (the order was paid).
+    async fn commit(&self, order_id: Uuid) -> Result<(), CatalogError>;
+
+    /// Returns committed stock (the order was refunded).
+    async fn restock(&self, order_id: Uuid) -> Result<(), CatalogError>;
+}

@@ -1,0 +1,233 @@
+use catalog_api::{CatalogError, ProductDto};
+use diesel::Connection as _;
+use kernel::db::{is_unique_violation, DbError, TxError};
+use kernel::error::{validate, FieldError};
+use kernel::pagination::{Page, PageParams};
+use kernel::ApiError;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{parse_id, product_dto, CatalogService, Result};
+use crate::requests::{
+    slugify, valid_slug, NewCategory, NewProduct, ProductQuery, ProductUpdate, StockUpdate,
+};
+use crate::store::products::{self as store, CategoryRow, ProductChanges, ProductFilter, ProductRow, Sort};
+
+/// A product category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CategoryDto {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+}
+
+fn sku_taken() -> CatalogError {
+    ApiError::conflict("duplicate_sku", "another product already has this sku").into()
+}
+
+fn unknown_category() -> CatalogError {
+    ApiError::invalid_field("category_id", "no such category").into()
+}
+
+/// Maps a unique violation on insert or update to 409 `duplicate_sku`.
+fn sku_conflict(e: diesel::result::Error) -> TxError<CatalogError> {
+    if is_unique_violation(&e) {
+        TxError::Rejected(sku_taken())
+    } else {
+        TxError::Db(e)
+    }
+}
+
+impl CatalogService {
+    pub async fn list_products(&self, query: ProductQuery) -> Result<Page<ProductDto>> {
+        let page = PageParams { page: query.page, per_page: query.per_page }.validate()?;
+        let mut errors = Vec::new();
+        let sort = match query.sort.as_deref() {
+            None | Some("newest") => Sort::Newest,
+            Some("price_asc") => Sort::PriceAsc,
+            Some("price_desc") => Sort::PriceDesc,
+            Some("name") => Sort::Name,
+            Some(_) => {
+                errors.push(FieldError {
+                    field: "sort".into(),
+                    message: "must be one of newest, price_asc, price_desc, name".into(),
+                });
+                Sort::Newest
+            }
+        };
+        for (field, value) in
+            [("min_price_cents", query.min_price_cents), ("max_price_cents", query.max_price_cents)]
+        {
+            if value.is_some_and(|v| v < 0) {
+                errors.push(FieldError { field: field.into(), message: "must not be negative".into() });
+            }
+        }
+        if let (Some(min), Some(max)) = (query.min_price_cents, query.max_price_cents) {
+            if min > max {
+                errors.push(FieldError {
+                    field: "min_price_cents".into(),
+                    message: "must not exceed max_price_cents".into(),
+                });
+            }
+        }
+        let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if q.is_some_and(|q| q.chars().count() > 100) {
+            errors.push(FieldError { field: "q".into(), message: "must be at most 100 characters".into() });
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors).into());
+        }
+        let filter = ProductFilter {
+            name_contains: q.map(str::to_owned),
+            category_id: query.category_id.map(|id| id.to_string()),
+            min_price_cents: query.min_price_cents,
+            max_price_cents: query.max_price_cents,
+        };
+        let (rows, total) =
+            self.db.run(move |c| store::list(c, &filter, sort, page).map_err(DbError::from)).await?;
+        let items = rows.into_iter().map(product_dto).collect::<Result<Vec<_>>>()?;
+        Ok(Page::new(items, page, total))
+    }
+
+    pub async fn product(&self, id: Uuid) -> Result<ProductDto> {
+        let key = id.to_string();
+        let row = self.db.run(move |c| store::find(c, &key).map_err(DbError::from)).await?;
+        product_dto(row.ok_or(CatalogError::ProductNotFound)?)
+    }
+
+    pub async fn create_product(&self, input: NewProduct) -> Result<ProductDto> {
+        let input = NewProduct {
+            sku: input.sku.trim().to_owned(),
+            name: input.name.trim().to_owned(),
+            description: input.description.trim().to_owned(),
+            ..input
+        };
+        validate(&input)?;
+        let now = kernel::now();
+        let row = ProductRow {
+            id: kernel::new_id().to_string(),
+            sku: input.sku,
+            name: input.name,
+            description: input.description,
+            price_cents: input.price_cents,
+            currency: input.currency,
+            stock: input.stock,
+            category_id: input.category_id.map(|id| id.to_string()),
+            active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let saved = row.clone();
+        self.db
+            .run(move |c| {
+                c.transaction(|c| {
+                    if let Some(category) = &row.category_id {
+                        if !store::category_exists(c, category)? {
+                            return Err(TxError::Rejected(unknown_category()));
+                        }
+                    }
+                    store::insert(c, &row).map_err(sku_conflict)
+                })
+                .map_err(TxError::into_inner)
+            })
+            .await?;
+        product_dto(saved)
+    }
+
+    pub async fn update_product(&self, id: Uuid, update: ProductUpdate) -> Result<ProductDto> {
+        let update = ProductUpdate {
+            sku: update.sku.map(|s| s.trim().to_owned()),
+            name: update.name.map(|s| s.trim().to_owned()),
+            description: update.description.map(|s| s.trim().to_owned()),
+            ..update
+        };
+        validate(&update)?;
+        let changes = ProductChanges {
+            sku: update.sku,
+            name: update.name,
+            description: update.description,
+            price_cents: update.price_cents,
+            currency: update.currency,
+            category_id: update.category_id.map(|c| c.map(|id| id.to_string())),
+            active: update.active,
+            updated_at: Some(kernel::now()),
+        };
+        let key = id.to_string();
+        self.db
+            .run(move |c| {
+                c.transaction(|c| {
+                    if let Some(Some(category)) = &changes.category_id {
+                        if !store::category_exists(c, category)? {
+                            return Err(TxError::Rejected(unknown_category()));
+                        }
+                    }
+                    match store::update(c, &key, &changes).map_err(sku_conflict)? {
+                        0 => Err(TxError::Rejected(CatalogError::ProductNotFound)),
+                        _ => Ok(()),
+                    }
+                })
+                .map_err(TxError::into_inner)
+            })
+            .await?;
+        self.product(id).await
+    }
+
+    /// Archives: the product stops being listed and ordered; orders keep their history.
+    pub async fn archive_product(&self, id: Uuid) -> Result<()> {
+        let changes =
+            ProductChanges { active: Some(false), updated_at: Some(kernel::now()), ..Default::default() };
+        let key = id.to_string();
+        match self.db.run(move |c| store::update(c, &key, &changes).map_err(DbError::from)).await? {
+            0 => Err(CatalogError::ProductNotFound),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn set_stock(&self, id: Uuid, update: StockUpdate) -> Result<ProductDto> {
+        validate(&update)?;
+        let key = id.to_string();
+        let stock = update.stock;
+        match self
+            .db
+            .run(move |c| store::set_stock(c, &key, stock, kernel::now()).map_err(DbError::from))
+            .await?
+        {
+            0 => Err(CatalogError::ProductNotFound),
+            _ => self.product(id).await,
+        }
+    }
+
+    pub async fn categories(&self) -> Result<Vec<CategoryDto>> {
+        let rows = self.db.run(|c| store::list_categories(c).map_err(DbError::from)).await?;
+        rows.into_iter().map(category_dto).collect()
+    }
+
+    pub async fn create_category(&self, input: NewCategory) -> Result<CategoryDto> {
+        let input = NewCategory { name: input.name.trim().to_owned(), slug: input.slug };
+        validate(&input)?;
+        let slug = input.slug.map(|s| s.trim().to_owned()).unwrap_or_else(|| slugify(&input.name));
+        if !valid_slug(&slug) {
+            return Err(ApiError::invalid_field("slug", "must be lower-case letters, digits and -").into());
+        }
+        let row = CategoryRow {
+            id: kernel::new_id().to_string(),
+            name: input.name,
+            slug,
+            created_at: kernel::now(),
+        };
+        let saved = row.clone();
+        self.db
+            .run(move |c| match store::insert_category(c, &row) {
+                Err(e) if is_unique_violation(&e) => {
+                    Err(ApiError::conflict("duplicate_slug", "another category has this slug").into())
+                }
+                other => other.map_err(|e| CatalogError::from(DbError::from(e))),
+            })
+            .await?;
+        category_dto(saved)
+    }
+}
+
+fn category_dto(row: CategoryRow) -> Result<CategoryDto> {
+    Ok(CategoryDto { id: parse_id(&row.id)?, name: row.name, slug: row.slug })
+}

@@ -1,0 +1,269 @@
+use std::collections::BTreeMap;
+
+use catalog_api::{
+    CatalogApi, CatalogError, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
+    Shortfall,
+};
+use diesel::Connection as _;
+use kernel::db::{is_unique_violation, retry_on_lock_conflict, DbConnection, DbError, TxError};
+use kernel::error::FieldError;
+use kernel::ApiError;
+use uuid::Uuid;
+
+use super::{parse_id, product_dto, CatalogService, Result};
+use crate::store::products as product_store;
+use crate::store::reservations::{self as store, LineRow, ReservationRow};
+
+const MAX_LINES: usize = 100;
+const MAX_QUANTITY: i64 = 10_000;
+const MAX_HOLD_SECONDS: u64 = 7 * 24 * 3600;
+/// Transactions retried when the database reports a deadlock or a busy lock.
+const LOCK_RETRIES: u32 = 5;
+
+type Tx<T> = std::result::Result<T, TxError<CatalogError>>;
+
+/// One line per product, sorted by product id: the order rows are locked in,
+/// so concurrent reservations cannot deadlock each other.
+fn normalise(lines: &[ReservationLine]) -> Result<Vec<ReservationLine>> {
+    let mut errors = Vec::new();
+    if lines.is_empty() || lines.len() > MAX_LINES {
+        errors
+            .push(FieldError { field: "lines".into(), message: format!("must have 1 to {MAX_LINES} lines") });
+    }
+    let mut merged: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+            errors.push(FieldError {
+                field: format!("lines[{i}].quantity"),
+                message: format!("must be between 1 and {MAX_QUANTITY}"),
+            });
+        }
+        *merged.entry(line.product_id).or_default() += line.quantity;
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors).into());
+    }
+    Ok(merged.into_iter().map(|(product_id, quantity)| ReservationLine { product_id, quantity }).collect())
+}
+
+fn status_of(row: &ReservationRow) -> Result<ReservationStatus> {
+    ReservationStatus::parse(&row.status).ok_or_else(|| {
+        ApiError::internal(format!("stored reservation status `{}` is unknown", row.status)).into()
+    })
+}
+
+fn reservation(row: &ReservationRow, lines: &[LineRow]) -> Result<Reservation> {
+    Ok(Reservation {
+        order_id: parse_id(&row.order_id)?,
+        status: status_of(row)?,
+        lines: lines
+            .iter()
+            .map(|l| Ok(ReservationLine { product_id: parse_id(&l.product_id)?, quantity: l.quantity }))
+            .collect::<Result<_>>()?,
+        expires_at: row.expires_at.and_utc(),
+    })
+}
+
+/// Inside a transaction: takes stock for every line, or reports every line
+/// that cannot be served (unknown/archived products first).
+fn take_all(c: &mut DbConnection, lines: &[LineRow], now: chrono::NaiveDateTime) -> Tx<()> {
+    let (mut unknown, mut short) = (Vec::new(), Vec::new());
+    for line in lines {
+        if product_store::take_stock(c, &line.product_id, line.quantity, now)? == 1 {
+            continue;
+        }
+        let product_id = parse_id(&line.product_id).map_err(TxError::Rejected)?;
+        match product_store::find(c, &line.product_id)? {
+            Some(p) if p.active => {
+                short.push(Shortfall { product_id, requested: line.quantity, available: p.stock })
+            }
+            _ => unknown.push(product_id),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(TxError::Rejected(CatalogError::UnknownProducts(unknown)));
+    }
+    if !short.is_empty() {
+        return Err(TxError::Rejected(CatalogError::InsufficientStock(short)));
+    }
+    Ok(())
+}
+
+fn give_back(c: &mut DbConnection, order_id: &str, now: chrono::NaiveDateTime) -> Tx<()> {
+    for line in store::lines(c, order_id)? {
+        product_store::return_stock(c, &line.product_id, line.quantity, now)?;
+    }
+    Ok(())
+}
+
+/// Moves a reservation `from` → `to` (returning its stock when `give_back`),
+/// or explains why not: `ok_when` lists the states in which the call has
+/// already had its effect (idempotent replays).
+fn transition(
+    c: &mut DbConnection,
+    order_id: &str,
+    from: ReservationStatus,
+    to: ReservationStatus,
+    returns_stock: bool,
+    ok_when: &[ReservationStatus],
+) -> Tx<()> {
+    let now = kernel::now();
+    if store::transition(c, order_id, from.as_str(), to.as_str(), now)? == 1 {
+        return if returns_stock { give_back(c, order_id, now) } else { Ok(()) };
+    }
+    let Some(row) = store::find(c, order_id)? else {
+        return Err(TxError::Rejected(CatalogError::ReservationNotFound));
+    };
+    let status = status_of(&row).map_err(TxError::Rejected)?;
+    if ok_when.contains(&status) {
+        Ok(())
+    } else {
+        Err(TxError::Rejected(CatalogError::ReservationConflict(format!(
+            "the reservation is {}; cannot move it to {}",
+            status.as_str(),
+            to.as_str()
+        ))))
+    }
+}
+
+impl CatalogService {
+    /// Releases held reservations whose order never confirmed them in time.
+    /// Safe alongside other replicas: each release is a conditional update.
+    pub async fn release_expired(&self) -> Result<usize> {
+        let expired =
+            self.db.run(|c| store::expired_held(c, kernel::now(), 100).map_err(DbError::from)).await?;
+        let mut released = 0;
+        for order_id in expired {
+            let order_id = parse_id(&order_id)?;
+            self.release(order_id).await?;
+            released += 1;
+        }
+        Ok(released)
+    }
+
+    async fn move_reservation(
+        &self,
+        order_id: Uuid,
+        from: ReservationStatus,
+        to: ReservationStatus,
+        returns_stock: bool,
+        ok_when: &'static [ReservationStatus],
+    ) -> Result<()> {
+        let key = order_id.to_string();
+        self.db
+            .run(move |c| {
+                retry_on_lock_conflict(LOCK_RETRIES, || {
+                    c.transaction(|c| transition(c, &key, from, to, returns_stock, ok_when))
+                })
+                .map_err(TxError::into_inner)
+            })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl CatalogApi for CatalogService {
+    async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>> {
+        if ids.len() > MAX_LINES {
+            return Err(ApiError::invalid_field("ids", format!("at most {MAX_LINES} ids")).into());
+        }
+        let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let rows = self.db.run(move |c| product_store::find_many(c, &keys).map_err(DbError::from)).await?;
+        rows.into_iter().map(product_dto).collect()
+    }
+
+    async fn reserve(&self, request: ReserveRequest) -> Result<Reservation> {
+        let lines = normalise(&request.lines)?;
+        if !(1..=MAX_HOLD_SECONDS).contains(&request.hold_seconds) {
+            return Err(ApiError::invalid_field("hold_seconds", "must be between 1 s and 7 days").into());
+        }
+        let now = kernel::now();
+        let header = ReservationRow {
+            order_id: request.order_id.to_string(),
+            status: ReservationStatus::Held.as_str().into(),
+            expires_at: now + chrono::Duration::seconds(request.hold_seconds as i64),
+            created_at: now,
+            updated_at: now,
+        };
+        let rows: Vec<LineRow> = lines
+            .iter()
+            .map(|l| LineRow {
+                order_id: header.order_id.clone(),
+                product_id: l.product_id.to_string(),
+                quantity: l.quantity,
+            })
+            .collect();
+        self.db
+            .run(move |c| {
+                retry_on_lock_conflict(LOCK_RETRIES, || {
+                    c.transaction(|c| {
+                        // The header goes first: it claims the order id, and on SQLite the
+                        // transaction starts by writing, so it waits for the lock instead of failing.
+                        match store::insert(c, &header) {
+                            Ok(()) => {}
+                            Err(e) if is_unique_violation(&e) => {
+                                let existing = store::find(c, &header.order_id)?.ok_or(TxError::Db(e))?;
+                                let existing_lines = store::lines(c, &header.order_id)?;
+                                if existing_lines != rows {
+                                    return Err(TxError::Rejected(CatalogError::ReservationConflict(
+                                        "this order already holds a different reservation".into(),
+                                    )));
+                                }
+                                return reservation(&existing, &existing_lines).map_err(TxError::Rejected);
+                            }
+                            Err(e) => return Err(TxError::Db(e)),
+                        }
+                        take_all(c, &rows, now)?;
+                        store::insert_lines(c, &rows)?;
+                        reservation(&header, &rows).map_err(TxError::Rejected)
+                    })
+                })
+                .map_err(TxError::into_inner)
+            })
+            .await
+    }
+
+    async fn release(&self, order_id: Uuid) -> Result<()> {
+        use ReservationStatus::*;
+        match self.move_reservation(order_id, Held, Released, true, &[Released, Restocked]).await {
+            Err(CatalogError::ReservationNotFound) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn commit(&self, order_id: Uuid) -> Result<()> {
+        use ReservationStatus::*;
+        self.move_reservation(order_id, Held, Committed, false, &[Committed, Restocked]).await
+    }
+
+    async fn restock(&self, order_id: Uuid) -> Result<()> {
+        use ReservationStatus::*;
+        self.move_reservation(order_id, Committed, Restocked, true, &[Restocked]).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_merged_sorted_and_bounded() {
+        let (a, b) = (Uuid::from_u128(2), Uuid::from_u128(1));
+        let merged = normalise(&[
+            ReservationLine { product_id: a, quantity: 1 },
+            ReservationLine { product_id: b, quantity: 2 },
+            ReservationLine { product_id: a, quantity: 3 },
+        ])
+        .expect("valid");
+        assert_eq!(
+            merged,
+            vec![
+                ReservationLine { product_id: b, quantity: 2 },
+                ReservationLine { product_id: a, quantity: 4 }
+            ]
+        );
+        assert!(normalise(&[]).is_err());
+        assert!(normalise(&[ReservationLine { product_id: a, quantity: 0 }]).is_err());
+        assert!(normalise(&[ReservationLine { product_id: a, quantity: -1 }]).is_err());
+    }
+}

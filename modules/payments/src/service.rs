@@ -1,0 +1,215 @@
+//! Charging and refunding through the provider, exactly once per key.
+
+use std::sync::Arc;
+
+use kernel::auth::AuthUser;
+use kernel::db::{is_unique_violation, Database, DbError};
+use kernel::error::FieldError;
+use kernel::pagination::{Page, PageParams};
+use kernel::ApiError;
+use payments_api::{ChargeRequest, PaymentDto, PaymentStatus, PaymentsApi, PaymentsError};
+use uuid::Uuid;
+
+use crate::provider::{ChargeOutcome, PaymentProvider, ProviderCharge};
+use crate::store::{self, PaymentRow, Visible};
+
+type Result<T> = std::result::Result<T, PaymentsError>;
+
+pub struct PaymentsService {
+    db: Database,
+    provider: Arc<dyn PaymentProvider>,
+}
+
+impl PaymentsService {
+    pub fn new(db: Database, provider: Arc<dyn PaymentProvider>) -> Self {
+        Self { db, provider }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The caller's payments (an admin's: everyone's), optionally of one order.
+    pub async fn list(
+        &self,
+        caller: AuthUser,
+        order_id: Option<Uuid>,
+        page: PageParams,
+    ) -> Result<Page<PaymentDto>> {
+        let page = page.validate()?;
+        let filter = Visible {
+            user_id: (!caller.is_admin()).then(|| caller.id.to_string()),
+            order_id: order_id.map(|id| id.to_string()),
+        };
+        let (rows, total) =
+            self.db.run(move |c| store::list(c, &filter, page).map_err(DbError::from)).await?;
+        let items = rows.iter().map(payment_dto).collect::<Result<Vec<_>>>()?;
+        Ok(Page::new(items, page, total))
+    }
+
+    /// One payment, for its order's owner or an admin; anyone else gets 404.
+    pub async fn get(&self, caller: AuthUser, id: Uuid) -> Result<PaymentDto> {
+        let row = self.find(id).await?;
+        let visible = row.status != PaymentStatus::Pending.as_str()
+            && (caller.is_admin() || row.user_id == caller.id.to_string());
+        if !visible {
+            return Err(PaymentsError::NotFound);
+        }
+        payment_dto(&row)
+    }
+
+    async fn find(&self, id: Uuid) -> Result<PaymentRow> {
+        let key = id.to_string();
+        self.db
+            .run(move |c| store::find(c, &key).map_err(DbError::from))
+            .await?
+            .ok_or(PaymentsError::NotFound)
+    }
+
+    /// Records the attempt before calling the provider, so a crash or lost
+    /// answer leaves a pending row that the next call with the key settles.
+    async fn claim(&self, request: &ChargeRequest) -> Result<PaymentRow> {
+        let now = kernel::now();
+        let row = PaymentRow {
+            id: kernel::new_id().to_string(),
+            idempotency_key: request.idempotency_key.clone(),
+            order_id: request.order_id.to_string(),
+            user_id: request.user_id.to_string(),
+            amount_cents: request.amount_cents,
+            currency: request.currency.clone(),
+            status: PaymentStatus::Pending.as_str().into(),
+            provider_ref: None,
+            failure_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let claimed = self
+            .db
+            .run(move |c| match store::insert(c, &row) {
+                Ok(()) => Ok(row),
+                Err(e) if is_unique_violation(&e) => store::find_by_key(c, &row.idempotency_key)
+                    .map_err(DbError::from)?
+                    .filter(|existing| same_charge(existing, &row))
+                    .ok_or(PaymentsError::KeyReused),
+                Err(e) => Err(DbError::from(e).into()),
+            })
+            .await?;
+        Ok(claimed)
+    }
+}
+
+/// The same key must mean the same charge.
+fn same_charge(a: &PaymentRow, b: &PaymentRow) -> bool {
+    a.order_id == b.order_id
+        && a.user_id == b.user_id
+        && a.amount_cents == b.amount_cents
+        && a.currency == b.currency
+}
+
+fn validate(request: &ChargeRequest) -> Result<()> {
+    let mut errors = Vec::new();
+    let mut bad =
+        |field: &str, message: &str| errors.push(FieldError { field: field.into(), message: message.into() });
+    if request.idempotency_key.is_empty() || request.idempotency_key.len() > 200 {
+        bad("idempotency_key", "must be 1 to 200 characters");
+    }
+    if request.amount_cents <= 0 {
+        bad("amount_cents", "must be positive");
+    }
+    if request.currency.len() != 3 || !request.currency.chars().all(|c| c.is_ascii_uppercase()) {
+        bad("currency", "must be an ISO 4217 code such as EUR");
+    }
+    if request.payment_token.trim().is_empty() || request.payment_token.len() > 200 {
+        bad("payment_token", "must be 1 to 200 characters");
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors).into())
+    }
+}
+
+#[async_trait::async_trait]
+impl PaymentsApi for PaymentsService {
+    async fn charge(&self, request: ChargeRequest) -> Result<PaymentDto> {
+        validate(&request)?;
+        let row = self.claim(&request).await?;
+        if row.status != PaymentStatus::Pending.as_str() {
+            return payment_dto(&row);
+        }
+        let outcome = self
+            .provider
+            .charge(ProviderCharge {
+                idempotency_key: &row.idempotency_key,
+                amount_cents: row.amount_cents,
+                currency: &row.currency,
+                token: &request.payment_token,
+            })
+            .await
+            .map_err(|e| {
+                tracing::warn!(payment_id = %row.id, error = %e, "charge left pending");
+                PaymentsError::ProviderUnavailable
+            })?;
+        let (status, reference, reason) = match outcome {
+            ChargeOutcome::Succeeded { reference } => (PaymentStatus::Succeeded, Some(reference), None),
+            ChargeOutcome::Declined { reason } => (PaymentStatus::Failed, None, Some(reason)),
+        };
+        let id = row.id.clone();
+        let settled = self
+            .db
+            .run(move |c| {
+                store::settle(
+                    c,
+                    &id,
+                    status.as_str(),
+                    reference.as_deref(),
+                    reason.as_deref(),
+                    kernel::now(),
+                )
+                .map_err(DbError::from)?;
+                store::find(c, &id).map_err(DbError::from)
+            })
+            .await?;
+        payment_dto(&settled.ok_or(PaymentsError::NotFound)?)
+    }
+
+    async fn refund(&self, payment_id: Uuid) -> Result<PaymentDto> {
+        let row = self.find(payment_id).await?;
+        match PaymentStatus::parse(&row.status) {
+            Some(PaymentStatus::Refunded) => return payment_dto(&row),
+            Some(PaymentStatus::Succeeded) => {}
+            _ => return Err(PaymentsError::NotRefundable),
+        }
+        let reference = row.provider_ref.clone().unwrap_or_default();
+        self.provider.refund(&reference, &format!("refund:{}", row.id)).await.map_err(|e| {
+            tracing::warn!(payment_id = %row.id, error = %e, "refund not sent");
+            PaymentsError::ProviderUnavailable
+        })?;
+        let id = row.id.clone();
+        self.db.run(move |c| store::mark_refunded(c, &id, kernel::now()).map_err(DbError::from)).await?;
+        payment_dto(&self.find(payment_id).await?)
+    }
+
+    async fn payments_for_order(&self, order_id: Uuid) -> Result<Vec<PaymentDto>> {
+        let key = order_id.to_string();
+        let rows = self.db.run(move |c| store::for_order(c, &key).map_err(DbError::from)).await?;
+        rows.iter().map(payment_dto).collect()
+    }
+}
+
+fn parse_id(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text)
+        .map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")).into())
+}
+
+fn payment_dto(row: &PaymentRow) -> Result<PaymentDto> {
+    Ok(PaymentDto {
+        id: parse_id(&row.id)?,
+        order_id: parse_id(&row.order_id)?,
+        amount_cents: row.amount_cents,
+        currency: row.currency.clone(),
+        status: PaymentStatus::parse(&row.status)
+            .ok_or_else(|| ApiError::internal(format!("stored status `{}` is unknown", row.status)))?,
+        created_at: row.created_at.and_utc(),
+    })
+}

@@ -1,0 +1,451 @@
+//! The catalog's public API and its reservation trait, in-process and over HTTP.
+
+use std::sync::Arc;
+
+use catalog_api::{
+    CatalogApi, CatalogError, HttpCatalog, ReservationLine, ReservationStatus, ReserveRequest,
+};
+use kernel::http::RemoteClient;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::helpers::{assert_problem, body, spawn_app, TestApp, User, INTERNAL_TOKEN};
+
+pub async fn create_product(app: &TestApp, admin: &User, sku: &str, price_cents: i64, stock: i64) -> Value {
+    let response = app
+        .post(
+            "/api/v1/catalog/products",
+            Some(&admin.access),
+            &json!({"sku": sku, "name": format!("Product {sku}"), "price_cents": price_cents, "stock": stock}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    body(response).await
+}
+
+pub async fn stock_of(app: &TestApp, id: &str) -> i64 {
+    body(app.get(&format!("/api/v1/catalog/products/{id}"), None).await).await["stock"]
+        .as_i64()
+        .expect("stock")
+}
+
+fn in_process(app: &TestApp) -> Arc<dyn CatalogApi> {
+    let url = app.settings.database_url("catalog");
+    let db = kernel::db::Database::connect("catalog", &url, &app.settings.database).expect("catalog db");
+    Arc::new(catalog::CatalogService::new(db))
+}
+
+fn over_http(app: &TestApp) -> Arc<dyn CatalogApi> {
+    let token = Some(SecretString::from(INTERNAL_TOKEN));
+    Arc::new(HttpCatalog::new(RemoteClient::new("catalog", &app.address, token)))
+}
+
+fn line(product: &Value, quantity: i64) -> ReservationLine {
+    ReservationLine {
+        product_id: Uuid::parse_str(product["id"].as_str().expect("id")).expect("uuid"),
+        quantity,
+    }
+}
+
+fn reserve(order_id: Uuid, lines: Vec<ReservationLine>) -> ReserveRequest {
+    ReserveRequest { order_id, lines, hold_seconds: 600 }
+}
+
+#[tokio::test]
+async fn admins_create_products_and_everyone_reads_them() {
+    let app = spawn_app().await;
+    let admin = app.admin("cat-admin@example.com").await;
+    let customer = app.customer("shopper@example.com").await;
+    let category = body(
+        app.post("/api/v1/catalog/categories", Some(&admin.access), &json!({"name": "Kitchen & Garden"}))
+            .await,
+    )
+    .await;
+    assert_eq!(category["slug"], "kitchen-garden");
+
+    let created = app
+        .post(
+            "/api/v1/catalog/products",
+            Some(&admin.access),
+            &json!({"sku": "MUG-1", "name": "Mug", "description": "Blue", "price_cents": 1299,
+                    "stock": 7, "category_id": category["id"]}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let product = body(created).await;
+    assert_eq!(product["currency"], "EUR");
+    assert_eq!(product["active"], true);
+    assert_eq!(product["category_id"], category["id"]);
+    for field in
+        ["id", "sku", "name", "description", "price_cents", "currency", "stock", "created_at", "updated_at"]
+    {
+        assert!(product.get(field).is_some(), "{field} in {product}");
+    }
+    let fetched = body(
+        app.get(&format!("/api/v1/catalog/products/{}", product["id"].as_str().expect("id")), None).await,
+    )
+    .await;
+    assert_eq!(fetched, product);
+
+    let payload = json!({"sku": "X-1", "name": "X", "price_cents": 1});
+    assert_problem(
+        app.post("/api/v1/catalog/products", Some(&customer.access), &payload).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.post("/api/v1/catalog/products", None, &payload).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(
+        app.post("/api/v1/catalog/categories", Some(&customer.access), &json!({"name": "Nope"})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let categories = body(app.get("/api/v1/catalog/categories", None).await).await;
+    assert_eq!(categories["total"], 1);
+    assert_problem(
+        app.post("/api/v1/catalog/categories", Some(&admin.access), &json!({"name": "Kitchen Garden"})).await,
+        StatusCode::CONFLICT,
+        "duplicate_slug",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_duplicate_sku_is_409() {
+    let app = spawn_app().await;
+    let admin = app.admin("sku-admin@example.com").await;
+    create_product(&app, &admin, "SKU-1", 100, 1).await;
+    let second = create_product(&app, &admin, "SKU-2", 100, 1).await;
+    assert_problem(
+        app.post(
+            "/api/v1/catalog/products",
+            Some(&admin.access),
+            &json!({"sku": "SKU-1", "name": "Again", "price_cents": 5}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "duplicate_sku",
+    )
+    .await;
+    let path = format!("/api/v1/catalog/products/{}", second["id"].as_str().expect("id"));
+    assert_problem(
+        app.send_json(Method::PATCH, &path, Some(&admin.access), &json!({"sku": "SKU-1"})).await,
+        StatusCode::CONFLICT,
+        "duplicate_sku",
+    )
+    .await;
+    assert_eq!(body(app.get(&path, None).await).await["sku"], "SKU-2");
+}
+
+#[tokio::test]
+async fn bad_product_input_is_422_and_stores_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin("bad-admin@example.com").await;
+    for payload in [
+        json!({"sku": "NEG", "name": "Negative", "price_cents": -1}),
+        json!({"sku": "STK", "name": "Stock", "price_cents": 1, "stock": -5}),
+        json!({"sku": "has space", "name": "Space", "price_cents": 1}),
+        json!({"sku": "CUR", "name": "Currency", "price_cents": 1, "currency": "euro"}),
+        json!({"sku": "CAT", "name": "Category", "price_cents": 1, "category_id": Uuid::now_v7()}),
+        json!({"sku": "NAME", "name": "", "price_cents": 1}),
+        json!({"sku": "TYPE", "name": "Type", "price_cents": "12"}),
+    ] {
+        assert_problem(
+            app.post("/api/v1/catalog/products", Some(&admin.access), &payload).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    assert_eq!(body(app.get("/api/v1/catalog/products", None).await).await["total"], 0);
+    for query in [
+        "per_page=1000",
+        "sort=cheapest",
+        "page=0",
+        "min_price_cents=-1",
+        "min_price_cents=10&max_price_cents=5",
+        "category_id=nope",
+    ] {
+        assert_problem(
+            app.get(&format!("/api/v1/catalog/products?{query}"), None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    assert_eq!(app.get("/api/v1/catalog/products/not-a-uuid", None).await.status(), StatusCode::NOT_FOUND);
+    assert_problem(
+        app.get(&format!("/api/v1/catalog/products/{}", Uuid::now_v7()), None).await,
+        StatusCode::NOT_FOUND,
+        "product_not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_list_filters_sorts_and_paginates() {
+    let app = spawn_app().await;
+    let admin = app.admin("list-admin@example.com").await;
+    let tools =
+        body(app.post("/api/v1/catalog/categories", Some(&admin.access), &json!({"name": "Tools"})).await)
+            .await;
+    for (sku, name, price, category) in [
+        ("A", "Hammer", 1500, true),
+        ("B", "Screwdriver", 700, true),
+        ("C", "Apple", 90, false),
+        ("D", "100% Cotton Shirt", 2500, false),
+        ("E", "Banana", 30, false),
+    ] {
+        let mut payload = json!({"sku": sku, "name": name, "price_cents": price, "stock": 3});
+        if category {
+            payload["category_id"] = tools["id"].clone();
+        }
+        assert_eq!(
+            app.post("/api/v1/catalog/products", Some(&admin.access), &payload).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let names = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|p| p["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+
+    assert_eq!(
+        names(list(&app, "sort=price_asc").await),
+        ["Banana", "Apple", "Screwdriver", "Hammer", "100% Cotton Shirt"]
+    );
+    assert_eq!(names(list(&app, "sort=price_desc&per_page=2").await), ["100% Cotton Shirt", "Hammer"]);
+    assert_eq!(
+        names(list(&app, "sort=name").await),
+        ["100% Cotton Shirt", "Apple", "Banana", "Hammer", "Screwdriver"]
+    );
+    assert_eq!(names(list(&app, "sort=newest&per_page=1").await), ["Banana"]);
+    assert_eq!(names(list(&app, "q=AN&sort=name").await), ["Banana"]);
+    assert_eq!(names(list(&app, "q=%25&sort=name").await), ["100% Cotton Shirt"], "% is literal");
+    assert_eq!(names(list(&app, "q=_&sort=name").await), Vec::<String>::new(), "_ is literal");
+    let tools_id = tools["id"].as_str().expect("id");
+    assert_eq!(
+        names(list(&app, &format!("category_id={tools_id}&sort=name")).await),
+        ["Hammer", "Screwdriver"]
+    );
+    assert_eq!(
+        names(list(&app, "min_price_cents=90&max_price_cents=1500&sort=price_asc").await),
+        ["Apple", "Screwdriver", "Hammer"]
+    );
+
+    let page = list(&app, "sort=name&page=2&per_page=2").await;
+    assert_eq!(
+        (page["page"].clone(), page["per_page"].clone(), page["total"].clone()),
+        (json!(2), json!(2), json!(5))
+    );
+    assert_eq!(names(page), ["Banana", "Hammer"]);
+}
+
+#[tokio::test]
+async fn archiving_hides_a_product_but_keeps_it_readable() {
+    let app = spawn_app().await;
+    let admin = app.admin("arch-admin@example.com").await;
+    let product = create_product(&app, &admin, "OLD", 100, 5).await;
+    let path = format!("/api/v1/catalog/products/{}", product["id"].as_str().expect("id"));
+    let deleted = app.client.delete(app.url(&path)).bearer_auth(&admin.access).send().await.expect("delete");
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(body(app.get("/api/v1/catalog/products", None).await).await["total"], 0);
+    assert_eq!(body(app.get(&path, None).await).await["active"], false);
+    // An archived product cannot be reserved.
+    let result = in_process(&app).reserve(reserve(Uuid::now_v7(), vec![line(&product, 1)])).await;
+    assert!(matches!(result, Err(CatalogError::UnknownProducts(ids)) if ids.len() == 1));
+}
+
+#[tokio::test]
+async fn admins_set_stock_and_prices() {
+    let app = spawn_app().await;
+    let admin = app.admin("stock-admin@example.com").await;
+    let customer = app.customer("stock-customer@example.com").await;
+    let product = create_product(&app, &admin, "STOCK", 100, 5).await;
+    let id = product["id"].as_str().expect("id");
+    let stock_path = format!("/api/v1/catalog/products/{id}/stock");
+    let set = app.send_json(Method::PUT, &stock_path, Some(&admin.access), &json!({"stock": 42})).await;
+    assert_eq!(set.status(), StatusCode::OK);
+    assert_eq!(stock_of(&app, id).await, 42);
+    assert_problem(
+        app.send_json(Method::PUT, &stock_path, Some(&admin.access), &json!({"stock": -1})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.send_json(Method::PUT, &stock_path, Some(&customer.access), &json!({"stock": 0})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(stock_of(&app, id).await, 42);
+    let patched = body(
+        app.send_json(
+            Method::PATCH,
+            &format!("/api/v1/catalog/products/{id}"),
+            Some(&admin.access),
+            &json!({"price_cents": 250, "stock": 1}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(patched["price_cents"], 250);
+    assert_eq!(patched["stock"], 42, "stock is only set through its own endpoint");
+}
+
+/// The same reservation story, whichever side of the trait runs it.
+async fn list(app: &TestApp, query: &str) -> Value {
+    body(app.get(&format!("/api/v1/catalog/products?{query}"), None).await).await
+}
+
+async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>, prefix: &str) {
+    let a = create_product(app, admin, &format!("{prefix}-A"), 100, 5).await;
+    let b = create_product(app, admin, &format!("{prefix}-B"), 200, 1).await;
+    let (a_id, b_id) = (a["id"].as_str().expect("id"), b["id"].as_str().expect("id"));
+
+    // All or nothing: the second line cannot be served, so the first takes nothing.
+    let order = Uuid::now_v7();
+    match api.reserve(reserve(order, vec![line(&a, 2), line(&b, 3)])).await {
+        Err(CatalogError::InsufficientStock(short)) => {
+            assert_eq!(short.len(), 1);
+            assert_eq!((short[0].requested, short[0].available), (3, 1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((stock_of(app, a_id).await, stock_of(app, b_id).await), (5, 1));
+
+    // Unknown products are named.
+    let ghost = json!({"id": Uuid::now_v7().to_string()});
+    assert!(matches!(
+        api.reserve(reserve(Uuid::now_v7(), vec![line(&a, 1), line(&ghost, 1)])).await,
+        Err(CatalogError::UnknownProducts(ids)) if ids.len() == 1
+    ));
+    assert_eq!(stock_of(app, a_id).await, 5);
+
+    // Reserve is idempotent by order id; other lines for that order conflict.
+    let held = api.reserve(reserve(order, vec![line(&a, 2), line(&b, 1)])).await.expect("reserve");
+    assert_eq!(held.status, ReservationStatus::Held);
+    let again =
+        api.reserve(reserve(order, vec![line(&b, 1), line(&a, 1), line(&a, 1)])).await.expect("replay");
+    assert_eq!(again, held);
+    assert_eq!((stock_of(app, a_id).await, stock_of(app, b_id).await), (3, 0));
+    assert!(matches!(
+        api.reserve(reserve(order, vec![line(&a, 1)])).await,
+        Err(CatalogError::ReservationConflict(_))
+    ));
+
+    // Release gives stock back once; commit after release is refused.
+    api.release(order).await.expect("release");
+    api.release(order).await.expect("release again");
+    assert_eq!((stock_of(app, a_id).await, stock_of(app, b_id).await), (5, 1));
+    assert!(matches!(api.commit(order).await, Err(CatalogError::ReservationConflict(_))));
+    api.release(Uuid::now_v7()).await.expect("releasing an unknown order is fine");
+
+    // Commit is final and idempotent; restock returns stock once.
+    let paid = Uuid::now_v7();
+    api.reserve(reserve(paid, vec![line(&a, 4)])).await.expect("reserve");
+    api.commit(paid).await.expect("commit");
+    api.commit(paid).await.expect("commit again");
+    assert_eq!(stock_of(app, a_id).await, 1);
+    assert!(matches!(api.release(paid).await, Err(CatalogError::ReservationConflict(_))));
+    api.restock(paid).await.expect("restock");
+    api.restock(paid).await.expect("restock again");
+    assert_eq!(stock_of(app, a_id).await, 5);
+    assert!(matches!(api.commit(Uuid::now_v7()).await, Err(CatalogError::ReservationNotFound)));
+    assert!(matches!(api.restock(Uuid::now_v7()).await, Err(CatalogError::ReservationNotFound)));
+
+    let found =
+        api.get_products(vec![Uuid::parse_str(a_id).expect("uuid"), Uuid::now_v7()]).await.expect("lookup");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].price_cents, 100);
+}
+
+#[tokio::test]
+async fn reservations_behave_the_same_in_process_and_over_http() {
+    let app = spawn_app().await;
+    let admin = app.admin("story-admin@example.com").await;
+    reservation_story(&app, &admin, in_process(&app), "LOCAL").await;
+    reservation_story(&app, &admin, over_http(&app), "REMOTE").await;
+}
+
+#[tokio::test]
+async fn bad_reservations_are_rejected_before_touching_stock() {
+    let app = spawn_app().await;
+    let admin = app.admin("badres-admin@example.com").await;
+    let a = create_product(&app, &admin, "BR", 100, 5).await;
+    for api in [in_process(&app), over_http(&app)] {
+        for lines in [vec![], vec![line(&a, 0)], vec![line(&a, -3)]] {
+            let result = api.reserve(reserve(Uuid::now_v7(), lines)).await;
+            match result {
+                Err(CatalogError::Api(e)) => assert_eq!(e.status().as_u16(), 422),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(stock_of(&app, a["id"].as_str().expect("id")).await, 5);
+}
+
+async fn race(app: &TestApp, api: Arc<dyn CatalogApi>, product: &Value) {
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let api = api.clone();
+            let line = line(product, 1);
+            tokio::spawn(async move { api.reserve(reserve(Uuid::now_v7(), vec![line])).await })
+        })
+        .collect();
+    let (mut won, mut short) = (0, 0);
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => won += 1,
+            Err(CatalogError::InsufficientStock(_)) => short += 1,
+            Err(e) => panic!("unexpected: {e:?}"),
+        }
+    }
+    assert_eq!((won, short), (10, 40));
+    assert_eq!(stock_of(app, product["id"].as_str().expect("id")).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_reservations_never_oversell() {
+    let app = spawn_app().await;
+    let admin = app.admin("race-admin@example.com").await;
+    let local = create_product(&app, &admin, "RACE-LOCAL", 100, 10).await;
+    race(&app, in_process(&app), &local).await;
+    let remote = create_product(&app, &admin, "RACE-HTTP", 100, 10).await;
+    race(&app, over_http(&app), &remote).await;
+}
+
+#[tokio::test]
+async fn expired_reservations_are_released_by_the_catalog() {
+    let app = spawn_app().await;
+    let admin = app.admin("exp-admin@example.com").await;
+    let product = create_product(&app, &admin, "EXP", 100, 3).await;
+    let url = app.settings.database_url("catalog");
+    let db = kernel::db::Database::connect("catalog", &url, &app.settings.database).expect("db");
+    let service = catalog::CatalogService::new(db);
+    let order = Uuid::now_v7();
+    service
+        .reserve(ReserveRequest { order_id: order, lines: vec![line(&product, 2)], hold_seconds: 1 })
+        .await
+        .expect("reserve");
+    let id = product["id"].as_str().expect("id");
+    assert_eq!(stock_of(&app, id).await, 1);
+    assert_eq!(service.release_expired().await.expect("sweep"), 0, "not expired yet");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(service.release_expired().await.expect("sweep"), 1);
+    assert_eq!(stock_of(&app, id).await, 3);
+    assert!(matches!(service.commit(order).await, Err(CatalogError::ReservationConflict(_))));
+}
