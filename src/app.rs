@@ -18,7 +18,7 @@ use payments_api::PaymentsApi;
 use users_api::UsersApi;
 
 /// Every module of shop, compiled in or not.
-pub const ALL_MODULES: [&str; 4] = ["auth", "users", "catalog", "payments"];
+pub const ALL_MODULES: [&str; 5] = ["auth", "users", "catalog", "payments", "orders"];
 
 /// The modules compiled into this binary.
 pub fn compiled() -> Vec<&'static ModuleInfo> {
@@ -31,6 +31,8 @@ pub fn compiled() -> Vec<&'static ModuleInfo> {
         &catalog::INFO,
         #[cfg(feature = "payments")]
         &payments::INFO,
+        #[cfg(feature = "orders")]
+        &orders::INFO,
     ]
 }
 
@@ -68,6 +70,8 @@ pub async fn compose(settings: &Settings) -> anyhow::Result<Composition> {
             catalog_api::MODULE => drop(c.catalog().await?),
             #[cfg(feature = "payments")]
             payments_api::MODULE => drop(c.payments().await?),
+            #[cfg(feature = "orders")]
+            orders_api::MODULE => c.orders().await?,
             _ => {}
         }
     }
@@ -101,6 +105,7 @@ impl<'a> Composer<'a> {
         }
     }
 
+    #[allow(dead_code)] // unused in a build with neither users, auth nor orders
     async fn users(&mut self) -> anyhow::Result<Arc<dyn UsersApi>> {
         if let Some(api) = &self.users {
             return Ok(api.clone());
@@ -118,7 +123,7 @@ impl<'a> Composer<'a> {
         Ok(api)
     }
 
-    #[allow(dead_code)] // called by modules that depend on catalog
+    #[allow(dead_code)] // unused in a build with neither catalog nor orders
     async fn catalog(&mut self) -> anyhow::Result<Arc<dyn CatalogApi>> {
         if let Some(api) = &self.catalog {
             return Ok(api.clone());
@@ -137,7 +142,7 @@ impl<'a> Composer<'a> {
         Ok(api)
     }
 
-    #[allow(dead_code)] // called by modules that depend on payments
+    #[allow(dead_code)] // unused in a build with neither payments nor orders
     async fn payments(&mut self) -> anyhow::Result<Arc<dyn PaymentsApi>> {
         if let Some(api) = &self.payments {
             return Ok(api.clone());
@@ -155,6 +160,16 @@ impl<'a> Composer<'a> {
             Arc::new(payments_api::HttpPayments::new(self.remote(payments_api::MODULE)?));
         self.payments = Some(api.clone());
         Ok(api)
+    }
+
+    #[cfg(feature = "orders")]
+    async fn orders(&mut self) -> anyhow::Result<()> {
+        let (catalog, payments, users) = (self.catalog().await?, self.payments().await?, self.users().await?);
+        let db = open_database(&orders::INFO, self.settings).await?;
+        let ttl = self.settings.orders.reservation_ttl;
+        let service = Arc::new(orders::OrdersService::new(db, catalog, payments, users, ttl));
+        self.modules.push(Arc::new(orders::OrdersModule::new(service, ttl)));
+        Ok(())
     }
 
     #[cfg(feature = "auth")]

@@ -11,8 +11,24 @@ mod catalog;
 mod cli;
 #[cfg(all(feature = "auth", feature = "users"))]
 mod operations;
+#[cfg(all(
+    feature = "auth",
+    feature = "users",
+    feature = "catalog",
+    feature = "payments",
+    feature = "orders"
+))]
+mod orders;
 #[cfg(all(feature = "auth", feature = "users", feature = "payments"))]
 mod payments;
+#[cfg(all(
+    feature = "auth",
+    feature = "users",
+    feature = "catalog",
+    feature = "payments",
+    feature = "orders"
+))]
+mod saga;
 #[cfg(all(feature = "auth", feature = "users"))]
 mod tokens;
 #[cfg(all(feature = "auth", feature = "users"))]

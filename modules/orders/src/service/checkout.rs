@@ -1,0 +1,133 @@
+//! Placing an order: prices from the catalog, the address from users, stock
+//! reserved, then the order recorded. A failure after the reservation
+//! releases it; a crash there leaves it to the catalog's own expiry.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use catalog_api::{CatalogError, ReservationLine, ReserveRequest};
+use kernel::auth::AuthUser;
+use kernel::db::DbError;
+use kernel::error::{validate, FieldError};
+use kernel::ApiError;
+use orders_api::{OrderDto, OrderStatus};
+use users_api::UsersError;
+use uuid::Uuid;
+
+use super::{order_dto, OrdersService, Result, HOLD_GRACE};
+use crate::requests::CreateOrder;
+use crate::store::orders::{self as store, ItemRow, OrderRow};
+
+fn too_large() -> ApiError {
+    ApiError::invalid_field("items", "the order total is too large")
+}
+
+impl OrdersService {
+    pub async fn create(&self, caller: AuthUser, request: CreateOrder) -> Result<OrderDto> {
+        validate(&request)?;
+        let mut quantities: BTreeMap<Uuid, i64> = BTreeMap::new();
+        for line in &request.items {
+            *quantities.entry(line.product_id).or_default() += line.quantity;
+        }
+
+        let products = self.catalog.get_products(quantities.keys().copied().collect()).await?;
+        let unknown: Vec<FieldError> = quantities
+            .keys()
+            .filter(|id| !products.iter().any(|p| p.id == **id && p.active))
+            .map(|id| FieldError { field: id.to_string(), message: "unknown or archived product".into() })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_products",
+                "some products do not exist or are no longer sold",
+            )
+            .with_errors(unknown));
+        }
+        let currency = products[0].currency.clone();
+        if products.iter().any(|p| p.currency != currency) {
+            return Err(ApiError::invalid_field("items", "all products of an order must share one currency"));
+        }
+
+        let address = match request.shipping_address_id {
+            None => None,
+            Some(address_id) => match self.users.get_address(caller.id, address_id).await {
+                Ok(address) => Some(address),
+                Err(UsersError::AddressNotFound) => {
+                    return Err(ApiError::invalid_field("shipping_address_id", "no such address of yours"))
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+
+        let order_id = kernel::new_id();
+        let mut items = Vec::new();
+        let mut total: i64 = 0;
+        for product in &products {
+            let quantity = quantities[&product.id];
+            let line_total = product.price_cents.checked_mul(quantity).ok_or_else(too_large)?;
+            total = total.checked_add(line_total).ok_or_else(too_large)?;
+            items.push(ItemRow {
+                order_id: order_id.to_string(),
+                product_id: product.id.to_string(),
+                name: product.name.clone(),
+                unit_price_cents: product.price_cents,
+                quantity,
+                line_total_cents: line_total,
+            });
+        }
+        items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+
+        let now = kernel::now();
+        let ttl = chrono::Duration::from_std(self.reservation_ttl).map_err(ApiError::internal)?;
+        let order = OrderRow {
+            id: order_id.to_string(),
+            user_id: caller.id.to_string(),
+            status: OrderStatus::PendingPayment.as_str().into(),
+            total_cents: total,
+            currency,
+            ship_line1: address.as_ref().map(|a| a.line1.clone()),
+            ship_line2: address.as_ref().and_then(|a| a.line2.clone()),
+            ship_city: address.as_ref().map(|a| a.city.clone()),
+            ship_postal_code: address.as_ref().map(|a| a.postal_code.clone()),
+            ship_country: address.as_ref().map(|a| a.country.clone()),
+            payment_id: None,
+            payment_pending: false,
+            stock_pending: false,
+            expires_at: now + ttl,
+            created_at: now,
+            updated_at: now,
+        };
+
+        let reserve = ReserveRequest {
+            order_id,
+            lines: quantities
+                .iter()
+                .map(|(&product_id, &quantity)| ReservationLine { product_id, quantity })
+                .collect(),
+            hold_seconds: (self.reservation_ttl + HOLD_GRACE).as_secs(),
+        };
+        if let Err(e) = self.catalog.reserve(reserve).await {
+            if matches!(e, CatalogError::Api(_)) {
+                // The outcome is unknown (timeout, outage): undo whatever may have happened.
+                self.release_quietly(order_id).await;
+            }
+            return Err(e.into());
+        }
+
+        let (saved, saved_items) = (order.clone(), items.clone());
+        if let Err(e) = self.db.run(move |c| store::insert(c, &order, &items).map_err(DbError::from)).await {
+            self.release_quietly(order_id).await;
+            return Err(e.into());
+        }
+        tracing::info!(%order_id, total_cents = total, "order placed");
+        order_dto(&saved, &saved_items)
+    }
+
+    /// Compensation: give the stock back; the catalog's expiry covers a failure here.
+    pub(super) async fn release_quietly(&self, order_id: Uuid) {
+        if let Err(e) = self.catalog.release(order_id).await {
+            tracing::warn!(%order_id, error = %e, "release failed; the catalog's expiry will free the stock");
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Orders as a saga over catalog (stock), payments (money) and users
+//! (addresses), each reached only through its trait:
+//! - `checkout.rs`: placing an order (reserve, then record; release on failure);
+//! - `payment.rs`: paying (charge once per order and token, then mark paid and commit stock);
+//! - `cancel.rs`: cancelling (release) and refunding (refund, then restock);
+//! - `upkeep.rs`: expiring unpaid orders and finishing steps a failure interrupted;
+//! - `idempotency.rs`: stored answers for `Idempotency-Key`.
+
+mod cancel;
+mod checkout;
+mod idempotency;
+mod payment;
+mod upkeep;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::StatusCode;
+use catalog_api::CatalogApi;
+use diesel::Connection as _;
+use kernel::auth::AuthUser;
+use kernel::db::{Database, DbError};
+use kernel::pagination::{Page, PageRequest};
+use kernel::ApiError;
+use orders_api::{OrderDto, OrderItemDto, OrderStatus, ShippingAddress};
+use payments_api::PaymentsApi;
+use users_api::UsersApi;
+use uuid::Uuid;
+
+pub use idempotency::{Begun, StoredAnswer};
+
+use crate::store::orders::{self as store, ItemRow, OrderRow};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// How long the catalog holds stock beyond the order's own expiry, so the
+/// order expires (and releases) first and the catalog's sweep is only a backstop.
+const HOLD_GRACE: Duration = Duration::from_secs(300);
+
+pub struct OrdersService {
+    db: Database,
+    catalog: Arc<dyn CatalogApi>,
+    payments: Arc<dyn PaymentsApi>,
+    users: Arc<dyn UsersApi>,
+    reservation_ttl: Duration,
+}
+
+impl OrdersService {
+    pub fn new(
+        db: Database,
+        catalog: Arc<dyn CatalogApi>,
+        payments: Arc<dyn PaymentsApi>,
+        users: Arc<dyn UsersApi>,
+        reservation_ttl: Duration,
+    ) -> Self {
+        Self { db, catalog, payments, users, reservation_ttl }
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    pub async fn list(&self, caller: AuthUser, page: PageRequest) -> Result<Page<OrderDto>> {
+        let owner = (!caller.is_admin()).then(|| caller.id.to_string());
+        let (rows, total) =
+            self.db.run(move |c| store::list(c, owner.as_deref(), page).map_err(DbError::from)).await?;
+        let items = rows.iter().map(|(o, i)| order_dto(o, i)).collect::<Result<Vec<_>>>()?;
+        Ok(Page::new(items, page, total))
+    }
+
+    /// The order if the caller owns it or is an admin; anyone else gets 404.
+    pub async fn get(&self, caller: AuthUser, id: Uuid) -> Result<OrderDto> {
+        let (order, items) = self.visible(caller, id).await?;
+        order_dto(&order, &items)
+    }
+
+    async fn visible(&self, caller: AuthUser, id: Uuid) -> Result<(OrderRow, Vec<ItemRow>)> {
+        let found = self.load(id).await?;
+        match found {
+            Some((order, items)) if caller.is_admin() || order.user_id == caller.id.to_string() => {
+                Ok((order, items))
+            }
+            _ => Err(order_not_found()),
+        }
+    }
+
+    async fn load(&self, id: Uuid) -> Result<Option<(OrderRow, Vec<ItemRow>)>> {
+        let key = id.to_string();
+        Ok(self.db.run(move |c| store::find(c, &key).map_err(DbError::from)).await?)
+    }
+
+    async fn reload(&self, id: Uuid) -> Result<OrderDto> {
+        let (order, items) = self.load(id).await?.ok_or_else(order_not_found)?;
+        order_dto(&order, &items)
+    }
+
+    /// `from` → `to` (conditional): true if this call made the move.
+    async fn transition(&self, id: Uuid, from: OrderStatus, to: OrderStatus) -> Result<bool> {
+        let key = id.to_string();
+        let moved = self
+            .db
+            .run(move |c| {
+                c.transaction(|c| store::transition(c, &key, from.as_str(), to.as_str(), true, kernel::now()))
+                    .map_err(DbError::from)
+            })
+            .await?;
+        Ok(moved == 1)
+    }
+
+    /// Tells the catalog what the order's status needs (commit for paid,
+    /// release for cancelled or expired, restock for refunded), then clears
+    /// the flag. On failure the flag stays and the reconciler retries.
+    async fn settle_stock(&self, id: Uuid, status: OrderStatus) {
+        let outcome = match status {
+            OrderStatus::Paid => self.catalog.commit(id).await,
+            OrderStatus::Cancelled | OrderStatus::Expired => self.catalog.release(id).await,
+            OrderStatus::Refunded => self.catalog.restock(id).await,
+            OrderStatus::PendingPayment => return,
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(order_id = %id, status = status.as_str(), error = %e, "stock step left for the reconciler");
+            return;
+        }
+        let key = id.to_string();
+        if let Err(e) =
+            self.db.run(move |c| store::stock_done(c, &key, status.as_str()).map_err(DbError::from)).await
+        {
+            tracing::warn!(order_id = %id, error = %e, "could not record the stock step");
+        }
+    }
+}
+
+pub(crate) fn order_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "order_not_found", "order not found")
+}
+
+fn parse_id(text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text).map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")))
+}
+
+fn status_of(order: &OrderRow) -> Result<OrderStatus> {
+    OrderStatus::parse(&order.status)
+        .ok_or_else(|| ApiError::internal(format!("stored order status `{}` is unknown", order.status)))
+}
+
+fn order_dto(order: &OrderRow, items: &[ItemRow]) -> Result<OrderDto> {
+    let shipping_address =
+        match (&order.ship_line1, &order.ship_city, &order.ship_postal_code, &order.ship_country) {
+            (Some(line1), Some(city), Some(postal_code), Some(country)) => Some(ShippingAddress {
+                line1: line1.clone(),
+                line2: order.ship_line2.clone(),
+                city: city.clone(),
+                postal_code: postal_code.clone(),
+                country: country.clone(),
+            }),
+            _ => None,
+        };
+    Ok(OrderDto {
+        id: parse_id(&order.id)?,
+        user_id: parse_id(&order.user_id)?,
+        status: status_of(order)?,
+        items: items
+            .iter()
+            .map(|i| {
+                Ok(OrderItemDto {
+                    product_id: parse_id(&i.product_id)?,
+                    name: i.name.clone(),
+                    unit_price_cents: i.unit_price_cents,
+                    quantity: i.quantity,
+                    line_total_cents: i.line_total_cents,
+                })
+            })
+            .collect::<Result<_>>()?,
+        total_cents: order.total_cents,
+        currency: order.currency.clone(),
+        shipping_address,
+        payment_id: order.payment_id.as_deref().map(parse_id).transpose()?,
+        expires_at: order.expires_at.and_utc(),
+        created_at: order.created_at.and_utc(),
+        updated_at: order.updated_at.and_utc(),
+    })
+}

@@ -1,0 +1,125 @@
+//! Paying an order: one charge per order and card token (the idempotency key
+//! is derived from both), then the order is marked paid and its stock
+//! committed. A success that cannot be applied (the order expired or was
+//! cancelled meanwhile) is refunded.
+
+use actix_web::http::StatusCode;
+use kernel::auth::AuthUser;
+use kernel::db::DbError;
+use kernel::error::validate;
+use kernel::ApiError;
+use orders_api::{OrderDto, OrderStatus};
+use payments_api::{ChargeRequest, PaymentDto, PaymentStatus};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{order_not_found, parse_id, status_of, OrdersService, Result};
+use crate::requests::PayOrder;
+use crate::store::orders as store;
+
+pub(super) fn not_payable(status: OrderStatus) -> ApiError {
+    ApiError::conflict(
+        "order_not_payable",
+        format!("the order is {}; only a pending order can be paid", status.as_str()),
+    )
+}
+
+/// The same order and token always make the same key: a retry never charges twice.
+fn charge_key(order_id: Uuid, token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("order-{order_id}-{hex}")
+}
+
+impl OrdersService {
+    pub async fn pay(&self, caller: AuthUser, id: Uuid, request: PayOrder) -> Result<OrderDto> {
+        validate(&request)?;
+        let (order, _) = self.load(id).await?.ok_or_else(order_not_found)?;
+        if order.user_id != caller.id.to_string() {
+            return Err(order_not_found());
+        }
+        let status = status_of(&order)?;
+        if status != OrderStatus::PendingPayment {
+            return Err(not_payable(status));
+        }
+        if order.expires_at <= kernel::now() {
+            self.expire(id).await?;
+            return Err(not_payable(OrderStatus::Expired));
+        }
+
+        self.set_payment_pending(id, true).await?;
+        let payment = self
+            .payments
+            .charge(ChargeRequest {
+                idempotency_key: charge_key(id, &request.payment_token),
+                order_id: id,
+                user_id: caller.id,
+                amount_cents: order.total_cents,
+                currency: order.currency.clone(),
+                payment_token: request.payment_token,
+            })
+            .await?;
+        match payment.status {
+            PaymentStatus::Succeeded => self.apply_payment(id, &payment).await,
+            PaymentStatus::Failed => {
+                self.set_payment_pending(id, false).await?;
+                Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", "the card was declined"))
+            }
+            // This key's charge was refunded earlier: the order cannot be paid with it again.
+            PaymentStatus::Refunded => {
+                Err(not_payable(status_of(&self.load(id).await?.ok_or_else(order_not_found)?.0)?))
+            }
+            PaymentStatus::Pending => {
+                Err(ApiError::unavailable("the payment is still being processed; retry"))
+            }
+        }
+    }
+
+    /// Marks the order paid by `payment` and commits its stock; if the order
+    /// can no longer be paid, refunds the payment instead.
+    pub(super) async fn apply_payment(&self, id: Uuid, payment: &PaymentDto) -> Result<OrderDto> {
+        let (key, payment_key) = (id.to_string(), payment.id.to_string());
+        let marked = self
+            .db
+            .run(move |c| store::mark_paid(c, &key, &payment_key, kernel::now()).map_err(DbError::from))
+            .await?;
+        if marked == 1 {
+            tracing::info!(order_id = %id, payment_id = %payment.id, "order paid");
+            self.settle_stock(id, OrderStatus::Paid).await;
+            return self.reload(id).await;
+        }
+        let (order, items) = self.load(id).await?.ok_or_else(order_not_found)?;
+        let status = status_of(&order)?;
+        if status == OrderStatus::Paid
+            && order.payment_id.as_deref().map(parse_id).transpose()? == Some(payment.id)
+        {
+            return super::order_dto(&order, &items); // a replay of the same payment
+        }
+        tracing::warn!(order_id = %id, payment_id = %payment.id, status = status.as_str(), "refunding a payment the order cannot take");
+        self.payments.refund(payment.id).await?;
+        self.set_payment_pending(id, false).await?;
+        Err(not_payable(status))
+    }
+
+    async fn set_payment_pending(&self, id: Uuid, pending: bool) -> Result<()> {
+        let key = id.to_string();
+        self.db
+            .run(move |c| store::set_payment_pending(c, &key, pending, kernel::now()).map_err(DbError::from))
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charge_keys_depend_on_order_and_token_only() {
+        let order = Uuid::from_u128(7);
+        assert_eq!(charge_key(order, "tok_visa"), charge_key(order, "tok_visa"));
+        assert_ne!(charge_key(order, "tok_visa"), charge_key(order, "tok_chargeDeclined"));
+        assert_ne!(charge_key(order, "tok_visa"), charge_key(Uuid::from_u128(8), "tok_visa"));
+        assert!(!charge_key(order, "tok_visa").contains("tok_visa"), "the token is not stored in clear");
+    }
+}

@@ -1,0 +1,6 @@
+//! The orders module's queries. Synchronous: called inside `Database::run`.
+
+pub mod idempotency;
+pub mod orders;
+
+pub type QueryResult<T> = Result<T, diesel::result::Error>;
