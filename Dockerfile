@@ -30,7 +30,7 @@ WORKDIR /src
 # .git/ out) and let the cache mounts below keep the registry and target/.
 COPY . .
 
-ARG FEATURES="auth,users,catalog,payments,mysql"
+ARG FEATURES="auth,users,catalog,payments,orders,mysql"
 # The target directory is a cache mount, so the binary is copied out of it in
 # the same step. Builds of different FEATURES share it safely (cargo keys its
 # artefacts by feature set); `sharing=locked` serialises parallel builds.
@@ -45,7 +45,7 @@ RUN --mount=type=cache,id=shop-cargo-registry,target=/usr/local/cargo/registry,s
 ############################ runtime ############################
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 
-ARG FEATURES="auth,users,catalog,payments,mysql"
+ARG FEATURES="auth,users,catalog,payments,orders,mysql"
 LABEL org.opencontainers.image.title="shop" \
       org.opencontainers.image.description="shop e-commerce backend (features: ${FEATURES})" \
       org.opencontainers.image.licenses="MIT" \

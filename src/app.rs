@@ -114,7 +114,7 @@ impl<'a> Composer<'a> {
         let api: Arc<dyn UsersApi> = {
             let db = open_database(&users::INFO, self.settings).await?;
             let service = Arc::new(users::UsersService::new(db));
-            self.modules.push(Arc::new(users::UsersModule::new(service.clone())));
+            self.modules.push(Arc::new(users::module(service.clone())));
             service
         };
         #[cfg(not(feature = "users"))]
@@ -132,7 +132,7 @@ impl<'a> Composer<'a> {
         let api: Arc<dyn CatalogApi> = {
             let db = open_database(&catalog::INFO, self.settings).await?;
             let service = Arc::new(catalog::CatalogService::new(db));
-            self.modules.push(Arc::new(catalog::CatalogModule::new(service.clone())));
+            self.modules.push(Arc::new(catalog::module(service.clone())));
             service
         };
         #[cfg(not(feature = "catalog"))]
@@ -152,7 +152,7 @@ impl<'a> Composer<'a> {
             let db = open_database(&payments::INFO, self.settings).await?;
             let provider = Arc::new(payments::provider::TestProvider::default());
             let service = Arc::new(payments::PaymentsService::new(db, provider));
-            self.modules.push(Arc::new(payments::PaymentsModule::new(service.clone())));
+            self.modules.push(Arc::new(payments::module(service.clone())));
             service
         };
         #[cfg(not(feature = "payments"))]
@@ -168,7 +168,7 @@ impl<'a> Composer<'a> {
         let db = open_database(&orders::INFO, self.settings).await?;
         let ttl = self.settings.orders.reservation_ttl;
         let service = Arc::new(orders::OrdersService::new(db, catalog, payments, users, ttl));
-        self.modules.push(Arc::new(orders::OrdersModule::new(service, ttl)));
+        self.modules.push(Arc::new(orders::module(service, ttl)));
         Ok(())
     }
 
@@ -180,7 +180,7 @@ impl<'a> Composer<'a> {
         let users = self.users().await?;
         let db = open_database(&auth::INFO, self.settings).await?;
         let service = Arc::new(auth::service(self.settings, db, users)?);
-        self.modules.push(Arc::new(auth::AuthModule::new(service.clone(), self.settings)));
+        self.modules.push(Arc::new(auth::module(service.clone())));
         self.auth = Some(service.clone());
         Ok(service)
     }

@@ -256,6 +256,21 @@ async fn a_lost_charge_answer_is_recovered_by_retry_without_charging_twice() {
 }
 
 #[tokio::test]
+async fn after_a_lost_charge_answer_another_card_is_not_charged() {
+    let s = saga(Duration::from_secs(900)).await;
+    let order = s.orders.create(s.customer, s.request(1)).await.expect("order");
+    s.faults.set(Fault::ChargeLost);
+    s.orders.pay(s.customer, order.id, visa()).await.expect_err("lost");
+    s.faults.clear();
+    let other_card = PayOrder { payment_token: "tok_mastercard".into() };
+    let paid = s.orders.pay(s.customer, order.id, other_card).await.expect("paid");
+    assert_eq!(paid.status, OrderStatus::Paid);
+    let payments = s.payments.payments_for_order(order.id).await.expect("payments");
+    assert_eq!(payments.len(), 1, "the first, succeeded charge was used: {payments:?}");
+    assert_eq!(paid.payment_id, Some(payments[0].id));
+}
+
+#[tokio::test]
 async fn a_lost_charge_answer_is_recovered_by_the_reconciler() {
     let s = saga(Duration::from_secs(900)).await;
     let order = s.orders.create(s.customer, s.request(1)).await.expect("order");

@@ -15,11 +15,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
 use diesel_migrations::embed_migrations;
 use kernel::config::Settings;
 use kernel::db::{Database, ModuleMigrations};
-use kernel::module::{BackgroundJob, Module, ModuleInfo};
+use kernel::module::{ModuleInfo, ServiceModule};
 use users_api::UsersApi;
 
 pub use keys::generate_pem;
@@ -61,56 +60,16 @@ pub fn service(settings: &Settings, db: Database, users: Arc<dyn UsersApi>) -> a
         access_ttl: auth.access_token_ttl,
         refresh_ttl: auth.refresh_token_ttl,
     };
-    Ok(AuthService::new(db, users, hasher, limiter, issuer))
+    Ok(AuthService::new(db, users, hasher, limiter, issuer, auth.trust_forwarded_for))
 }
 
-pub struct AuthModule {
-    service: web::Data<AuthService>,
-    trust_forwarded_for: web::Data<http::public::TrustForwardedFor>,
-}
-
-impl AuthModule {
-    pub fn new(service: Arc<AuthService>, settings: &Settings) -> Self {
-        Self {
-            service: web::Data::from(service),
-            trust_forwarded_for: web::Data::new(http::public::TrustForwardedFor(
-                settings.auth.trust_forwarded_for,
-            )),
-        }
-    }
-}
-
-impl Module for AuthModule {
-    fn info(&self) -> &'static ModuleInfo {
-        &INFO
-    }
-
-    fn database(&self) -> &Database {
-        self.service.database()
-    }
-
-    fn public_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone()).app_data(self.trust_forwarded_for.clone());
-        http::public::routes(cfg);
-    }
-
-    fn internal_routes(&self, _cfg: &mut web::ServiceConfig) {}
-
-    fn background_jobs(&self) -> Vec<BackgroundJob> {
-        let service = self.service.clone();
-        vec![BackgroundJob {
-            name: "purge expired refresh tokens",
-            every: Duration::from_secs(3600),
-            run: Arc::new(move || {
-                let service = service.clone();
-                Box::pin(async move {
-                    match service.purge_expired_tokens().await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(deleted = n, "purged expired refresh tokens"),
-                        Err(e) => tracing::warn!(error = %e, "could not purge expired refresh tokens"),
-                    }
-                })
-            }),
-        }]
-    }
+/// The running module: the service behind its routes, and the purge of
+/// expired refresh tokens.
+pub fn module(service: Arc<AuthService>) -> ServiceModule<AuthService> {
+    let db = service.database().clone();
+    ServiceModule::new(&INFO, service, db, http::public::routes, |_| {}).with_job(
+        "purge expired refresh tokens",
+        Duration::from_secs(3600),
+        |s| Box::pin(async move { s.purge_expired_tokens().await }),
+    )
 }

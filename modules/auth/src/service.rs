@@ -25,6 +25,7 @@ pub struct AuthService {
     hasher: PasswordHasher,
     limiter: LoginLimiter,
     issuer: TokenIssuer,
+    trust_forwarded_for: bool,
 }
 
 fn bad_credentials() -> ApiError {
@@ -46,8 +47,14 @@ impl AuthService {
         hasher: PasswordHasher,
         limiter: LoginLimiter,
         issuer: TokenIssuer,
+        trust_forwarded_for: bool,
     ) -> Self {
-        Self { db, users, hasher, limiter, issuer }
+        Self { db, users, hasher, limiter, issuer, trust_forwarded_for }
+    }
+
+    /// Whether the client address may be read from `X-Forwarded-For` (`auth.trust_forwarded_for`).
+    pub fn trusts_forwarded_for(&self) -> bool {
+        self.trust_forwarded_for
     }
 
     pub fn database(&self) -> &Database {

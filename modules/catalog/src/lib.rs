@@ -11,10 +11,9 @@ mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::web;
 use diesel_migrations::embed_migrations;
-use kernel::db::{Database, ModuleMigrations};
-use kernel::module::{BackgroundJob, Module, ModuleInfo};
+use kernel::db::ModuleMigrations;
+use kernel::module::{ModuleInfo, ServiceModule};
 
 pub use service::CatalogService;
 
@@ -28,50 +27,13 @@ pub static INFO: ModuleInfo = ModuleInfo {
     openapi: || <http::CatalogDoc as utoipa::OpenApi>::openapi(),
 };
 
-pub struct CatalogModule {
-    service: web::Data<CatalogService>,
-}
-
-impl CatalogModule {
-    pub fn new(service: Arc<CatalogService>) -> Self {
-        Self { service: web::Data::from(service) }
-    }
-}
-
-impl Module for CatalogModule {
-    fn info(&self) -> &'static ModuleInfo {
-        &INFO
-    }
-
-    fn database(&self) -> &Database {
-        self.service.database()
-    }
-
-    fn public_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone());
-        http::public::routes(cfg);
-    }
-
-    fn internal_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone());
-        http::internal::routes(cfg);
-    }
-
-    fn background_jobs(&self) -> Vec<BackgroundJob> {
-        let service = self.service.clone();
-        vec![BackgroundJob {
-            name: "release expired reservations",
-            every: Duration::from_secs(30),
-            run: Arc::new(move || {
-                let service = service.clone();
-                Box::pin(async move {
-                    match service.release_expired().await {
-                        Ok(0) => {}
-                        Ok(n) => tracing::info!(released = n, "released expired stock reservations"),
-                        Err(e) => tracing::warn!(error = %e, "could not release expired reservations"),
-                    }
-                })
-            }),
-        }]
-    }
+/// The running module: the service behind its routes, and the sweep that
+/// releases reservations whose order never confirmed them.
+pub fn module(service: Arc<CatalogService>) -> ServiceModule<CatalogService> {
+    let db = service.database().clone();
+    ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes).with_job(
+        "release expired reservations",
+        Duration::from_secs(30),
+        |s| Box::pin(async move { s.release_expired().await }),
+    )
 }

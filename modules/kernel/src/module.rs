@@ -1,5 +1,6 @@
 //! How a domain module presents itself to the application.
 
+use std::fmt::Display;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,15 +32,88 @@ pub trait Module: Send + Sync + 'static {
     /// Mounted under `/internal/v1/<name>`, behind the internal credential.
     fn internal_routes(&self, cfg: &mut web::ServiceConfig);
 
-    fn background_jobs(&self) -> Vec<BackgroundJob> {
-        Vec::new()
-    }
+    fn background_jobs(&self) -> Vec<BackgroundJob>;
 }
 
 /// Work a module repeats while the server runs (expiring orders, releasing
 /// stale reservations). Each run must be safe alongside other replicas.
+#[derive(Clone)]
 pub struct BackgroundJob {
     pub name: &'static str,
     pub every: Duration,
     pub run: Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>,
+}
+
+type Routes = fn(&mut web::ServiceConfig);
+
+/// The shape every shop module has: one service, shared with its public and
+/// internal handlers as `web::Data<S>`, plus the jobs it runs.
+pub struct ServiceModule<S: 'static> {
+    info: &'static ModuleInfo,
+    service: web::Data<S>,
+    database: Database,
+    public: Routes,
+    internal: Routes,
+    jobs: Vec<BackgroundJob>,
+}
+
+impl<S: Send + Sync + 'static> ServiceModule<S> {
+    pub fn new(
+        info: &'static ModuleInfo,
+        service: Arc<S>,
+        database: Database,
+        public: Routes,
+        internal: Routes,
+    ) -> Self {
+        Self { info, service: web::Data::from(service), database, public, internal, jobs: Vec::new() }
+    }
+
+    /// Runs `work` every `every`, logging how many items it handled or why it failed.
+    pub fn with_job<E: Display + 'static>(
+        mut self,
+        name: &'static str,
+        every: Duration,
+        work: fn(Arc<S>) -> BoxFuture<'static, Result<usize, E>>,
+    ) -> Self {
+        let service = self.service.clone().into_inner();
+        self.jobs.push(BackgroundJob {
+            name,
+            every,
+            run: Arc::new(move || {
+                let service = service.clone();
+                Box::pin(async move {
+                    match work(service).await {
+                        Ok(0) => {}
+                        Ok(handled) => tracing::info!(job = name, handled, "background job"),
+                        Err(e) => tracing::warn!(job = name, error = %e, "background job failed"),
+                    }
+                })
+            }),
+        });
+        self
+    }
+}
+
+impl<S: Send + Sync + 'static> Module for ServiceModule<S> {
+    fn info(&self) -> &'static ModuleInfo {
+        self.info
+    }
+
+    fn database(&self) -> &Database {
+        &self.database
+    }
+
+    fn public_routes(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.service.clone());
+        (self.public)(cfg);
+    }
+
+    fn internal_routes(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.service.clone());
+        (self.internal)(cfg);
+    }
+
+    fn background_jobs(&self) -> Vec<BackgroundJob> {
+        self.jobs.clone()
+    }
 }

@@ -40,7 +40,8 @@ impl RunningServer {
         self.port
     }
 
-    /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish), then stops the jobs.
+    /// Serves until a signal, then stops the jobs. SIGTERM is graceful
+    /// (in-flight requests get up to 20 s); SIGINT stops at once.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         let _ = self.stop_jobs.send(true);

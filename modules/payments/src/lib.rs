@@ -10,10 +10,9 @@ mod store;
 
 use std::sync::Arc;
 
-use actix_web::web;
 use diesel_migrations::embed_migrations;
-use kernel::db::{Database, ModuleMigrations};
-use kernel::module::{Module, ModuleInfo};
+use kernel::db::ModuleMigrations;
+use kernel::module::{ModuleInfo, ServiceModule};
 
 pub use service::PaymentsService;
 
@@ -27,32 +26,8 @@ pub static INFO: ModuleInfo = ModuleInfo {
     openapi: || <http::PaymentsDoc as utoipa::OpenApi>::openapi(),
 };
 
-pub struct PaymentsModule {
-    service: web::Data<PaymentsService>,
-}
-
-impl PaymentsModule {
-    pub fn new(service: Arc<PaymentsService>) -> Self {
-        Self { service: web::Data::from(service) }
-    }
-}
-
-impl Module for PaymentsModule {
-    fn info(&self) -> &'static ModuleInfo {
-        &INFO
-    }
-
-    fn database(&self) -> &Database {
-        self.service.database()
-    }
-
-    fn public_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone());
-        http::public::routes(cfg);
-    }
-
-    fn internal_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone());
-        http::internal::routes(cfg);
-    }
+/// The running module: the service behind its routes.
+pub fn module(service: Arc<PaymentsService>) -> ServiceModule<PaymentsService> {
+    let db = service.database().clone();
+    ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)
 }

@@ -10,10 +10,9 @@ mod store;
 
 use std::sync::Arc;
 
-use actix_web::web;
 use diesel_migrations::embed_migrations;
-use kernel::db::{Database, ModuleMigrations};
-use kernel::module::{Module, ModuleInfo};
+use kernel::db::ModuleMigrations;
+use kernel::module::{ModuleInfo, ServiceModule};
 
 pub use service::UsersService;
 
@@ -27,32 +26,8 @@ pub static INFO: ModuleInfo = ModuleInfo {
     openapi: || <http::UsersDoc as utoipa::OpenApi>::openapi(),
 };
 
-pub struct UsersModule {
-    service: web::Data<UsersService>,
-}
-
-impl UsersModule {
-    pub fn new(service: Arc<UsersService>) -> Self {
-        Self { service: web::Data::from(service) }
-    }
-}
-
-impl Module for UsersModule {
-    fn info(&self) -> &'static ModuleInfo {
-        &INFO
-    }
-
-    fn database(&self) -> &Database {
-        self.service.database()
-    }
-
-    fn public_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone());
-        http::public::routes(cfg);
-    }
-
-    fn internal_routes(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.service.clone());
-        http::internal::routes(cfg);
-    }
+/// The running module: the service behind its routes.
+pub fn module(service: Arc<UsersService>) -> ServiceModule<UsersService> {
+    let db = service.database().clone();
+    ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)
 }

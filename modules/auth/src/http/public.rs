@@ -11,10 +11,6 @@ use crate::service::AuthService;
 type Service = web::Data<AuthService>;
 type Answer<T> = Result<T, ApiError>;
 
-/// Whether to trust `X-Forwarded-For` for the client address.
-#[derive(Clone, Copy)]
-pub struct TrustForwardedFor(pub bool);
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/register").post(register))
         .service(web::resource("/login").post(login))
@@ -46,11 +42,11 @@ pub async fn register(auth: Service, body: web::Json<RegisterRequest>) -> Answer
     ))]
 pub async fn login(
     auth: Service,
-    trust: web::Data<TrustForwardedFor>,
     req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Answer<web::Json<TokenPair>> {
-    Ok(web::Json(auth.login(body.into_inner(), &client_address(&req, trust.0)).await?))
+    let client = client_address(&req, auth.trusts_forwarded_for());
+    Ok(web::Json(auth.login(body.into_inner(), &client).await?))
 }
 
 /// The socket's peer, or behind a trusted gateway the address that gateway

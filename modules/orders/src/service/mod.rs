@@ -119,6 +119,7 @@ impl OrdersService {
         };
         if let Err(e) = outcome {
             tracing::warn!(order_id = %id, status = status.as_str(), error = %e, "stock step left for the reconciler");
+            self.touch(id).await;
             return;
         }
         let key = id.to_string();
@@ -126,6 +127,19 @@ impl OrdersService {
             self.db.run(move |c| store::stock_done(c, &key, status.as_str()).map_err(DbError::from)).await
         {
             tracing::warn!(order_id = %id, error = %e, "could not record the stock step");
+        }
+    }
+}
+
+impl OrdersService {
+    /// Moves a failing order to the back of the reconciler's queue, so a few
+    /// stuck orders cannot starve the others.
+    async fn touch(&self, id: Uuid) {
+        let key = id.to_string();
+        if let Err(e) =
+            self.db.run(move |c| store::touch(c, &key, kernel::now()).map_err(DbError::from)).await
+        {
+            tracing::warn!(order_id = %id, error = %e, "could not touch the order");
         }
     }
 }

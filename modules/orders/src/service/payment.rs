@@ -47,6 +47,13 @@ impl OrdersService {
             return Err(not_payable(OrderStatus::Expired));
         }
 
+        if order.payment_pending {
+            // An earlier attempt's answer was lost: if it succeeded, use it rather than charge again.
+            let earlier = self.payments.payments_for_order(id).await?;
+            if let Some(paid) = earlier.iter().find(|p| p.status == PaymentStatus::Succeeded) {
+                return self.apply_payment(id, paid).await;
+            }
+        }
         self.set_payment_pending(id, true).await?;
         let payment = self
             .payments

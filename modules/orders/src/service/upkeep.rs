@@ -53,7 +53,10 @@ impl OrdersService {
             let id = parse_id(&order.id)?;
             let status = status_of(&order)?;
             if order.payment_pending {
-                self.settle_payment(id, status).await?;
+                if let Err(e) = self.settle_payment(id, status).await {
+                    tracing::warn!(order_id = %id, error = %e, "payment outcome left for the next run");
+                    continue;
+                }
             }
             if order.stock_pending {
                 self.settle_stock(id, status).await;
@@ -65,12 +68,17 @@ impl OrdersService {
     async fn settle_payment(&self, id: Uuid, status: OrderStatus) -> Result<()> {
         let payments = self.payments.payments_for_order(id).await?;
         if let Some(paid) = payments.iter().find(|p| p.status == PaymentStatus::Succeeded) {
-            match status {
-                // Makes the order paid, or refunds the payment if it cannot be applied.
-                OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled => {
-                    let _ = self.apply_payment(id, paid).await;
+            if matches!(status, OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled) {
+                // Makes the order paid, or refunds the payment if it cannot be applied
+                // (answered `order_not_payable` once refunded). Anything else: retry next run.
+                match self.apply_payment(id, paid).await {
+                    Ok(_) => {}
+                    Err(e) if e.code() == "order_not_payable" => {}
+                    Err(e) => {
+                        self.touch(id).await;
+                        return Err(e);
+                    }
                 }
-                _ => {}
             }
         }
         // A charge still pending at the provider keeps the flag while the order can be paid.

@@ -149,6 +149,10 @@ pub fn set_payment_pending(
         .execute(conn)
 }
 
+pub fn touch(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(orders::table.find(id)).set(orders::updated_at.eq(at)).execute(conn)
+}
+
 /// Clears the catalog flag once the catalog has done what `status` needs;
 /// conditional on the status, so a newer transition's flag is not cleared.
 pub fn stock_done(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<usize> {
