@@ -118,9 +118,6 @@ impl UsersApi for FlakyUsers {
     async fn set_role(&self, id: Uuid, role: Role) -> Result<UserDto, UsersError> {
         self.0.set_role(id, role).await
     }
-    async fn delete_user(&self, id: Uuid) -> Result<(), UsersError> {
-        self.0.delete_user(id).await
-    }
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto, UsersError> {
         if self.1.has(Fault::Address) {
             return Err(outage().into());

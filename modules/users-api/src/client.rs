@@ -29,10 +29,6 @@ impl UsersApi for HttpUsers {
         Ok(self.remote.put(&format!("/users/{id}/role"), &SetRole { role }).await?)
     }
 
-    async fn delete_user(&self, id: Uuid) -> Result<(), UsersError> {
-        Ok(self.remote.delete(&format!("/users/{id}")).await?)
-    }
-
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto, UsersError> {
         Ok(self.remote.get(&format!("/users/{user_id}/addresses/{address_id}")).await?)
     }

@@ -24,9 +24,6 @@ pub trait UsersApi: Send + Sync {
     /// Creates or promotes: used by `shop create-admin`.
     async fn set_role(&self, id: Uuid, role: kernel::auth::Role) -> Result<UserDto, UsersError>;
 
-    /// Removes a user that never finished registering (compensation); absent is fine.
-    async fn delete_user(&self, id: Uuid) -> Result<(), UsersError>;
-
     /// One of the user's shipping addresses; another user's address is `AddressNotFound`.
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto, UsersError>;
 }

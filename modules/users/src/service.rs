@@ -209,12 +209,6 @@ impl UsersApi for UsersService {
         self.get_user(id).await
     }
 
-    async fn delete_user(&self, id: Uuid) -> Result<()> {
-        let key = id.to_string();
-        self.db.run(move |c| store::delete_user(c, &key).map_err(DbError::from)).await?;
-        Ok(())
-    }
-
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto> {
         let (owner, key) = (user_id.to_string(), address_id.to_string());
         let row = self.db.run(move |c| store::find_address(c, &owner, &key).map_err(DbError::from)).await?;

@@ -85,14 +85,6 @@ pub fn update_disabled(
         .execute(conn)
 }
 
-/// Addresses go first: the foreign key's cascade is not relied on.
-pub fn delete_user(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        diesel::delete(addresses::table.filter(addresses::user_id.eq(id))).execute(conn)?;
-        diesel::delete(users::table.find(id)).execute(conn)
-    })
-}
-
 pub fn insert_address(conn: &mut DbConnection, row: &AddressRow) -> QueryResult<()> {
     diesel::insert_into(addresses::table).values(row).execute(conn).map(drop)
 }

@@ -1,6 +1,6 @@
 //! `/internal/v1/users`: the server side of `users_api::HttpUsers`.
 
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use kernel::ApiError;
 use users_api::{AddressDto, NewUser, SetRole, UserDto, UsersApi};
 use uuid::Uuid;
@@ -12,7 +12,7 @@ type Answer<T> = Result<T, ApiError>;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/users").post(create_user))
-        .service(web::resource("/users/{id}").get(get_user).delete(delete_user))
+        .service(web::resource("/users/{id}").get(get_user))
         .service(web::resource("/users/{id}/role").put(set_role))
         .service(web::resource("/users/{id}/addresses/{address_id}").get(get_address));
 }
@@ -23,11 +23,6 @@ async fn create_user(users: Service, body: web::Json<NewUser>) -> Answer<web::Js
 
 async fn get_user(users: Service, id: web::Path<Uuid>) -> Answer<web::Json<UserDto>> {
     Ok(web::Json(users.get_user(id.into_inner()).await?))
-}
-
-async fn delete_user(users: Service, id: web::Path<Uuid>) -> Answer<HttpResponse> {
-    users.delete_user(id.into_inner()).await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn set_role(
