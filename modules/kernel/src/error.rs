@@ -1,6 +1,7 @@
 //! One error type for every HTTP answer that is not a success: RFC 9457
-//! problem details. The server-side cause of an internal error is logged,
-//! never sent: the client sees a generic title and the request id.
+//! problem details. The server-side cause of an internal error is logged in
+//! the request's span, never sent: the client sees a generic detail, and the
+//! `X-Request-Id` header of the answer finds the log lines.
 
 use std::borrow::Cow;
 use std::fmt;
