@@ -32,6 +32,16 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+failures=0
+# expect LABEL ACTUAL WANTED: prints the line, and counts a failure when they differ.
+expect() {
+  if [ "$2" = "$3" ]; then
+    printf '%-58s %s\n' "$1" "$2"
+  else
+    printf '%-58s %s   FAILED: wanted %s\n' "$1" "$2" "$3"
+    failures=$((failures + 1))
+  fi
+}
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 step "build one binary per module (--no-default-features --features <module>,mysql)"
@@ -74,7 +84,7 @@ step "start the services and the gateway"
 for m in "${modules[@]}"; do start "$m"; done
 nginx -p "$work/gateway" -c "$root/config/gateway/nginx.conf"
 for m in "${modules[@]}"; do
-  printf '%-9s ready: %s\n' "$m" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[$m]}/health/ready")"
+  expect "$m ready" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[$m]}/health/ready")" 200
 done
 
 post() { curl -s -X POST "$GATEWAY$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
@@ -93,39 +103,49 @@ post /api/v1/auth/register '{"email":"ann@example.com","password":"ann password 
 ann=$(post /api/v1/auth/login '{"email":"ann@example.com","password":"ann password 1"}' | json '["access_token"]')
 order=$(post /api/v1/orders "{\"items\":[{\"product_id\":\"$product\",\"quantity\":2}]}" \
   -H "authorization: Bearer $ann" -H 'x-request-id: demo-order-1' | json '["id"]')
-echo "order $order; request id demo-order-1 logged by: $(grep -l demo-order-1 "$work"/*.log | xargs -n1 basename | tr '\n' ' ')"
+echo "order $order"
+expect "request id demo-order-1 in the logs of" "$(grep -l demo-order-1 "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
 paid=$(post "/api/v1/orders/$order/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $ann")
 payment=$(echo "$paid" | json '["payment_id"]')
-echo "order status: $(echo "$paid" | json '["status"]'); payment $payment: $(curl -s "$GATEWAY/api/v1/payments/$payment" -H "authorization: Bearer $ann" | json '["status"]')"
-echo "stock now: $(curl -s "$GATEWAY/api/v1/catalog/products/$product" | json '["stock"]')"
+expect "order status after tok_visa" "$(echo "$paid" | json '["status"]')" paid
+expect "payment $payment" "$(curl -s "$GATEWAY/api/v1/payments/$payment" -H "authorization: Bearer $ann" | json '["status"]')" succeeded
+expect "stock" "$(curl -s "$GATEWAY/api/v1/catalog/products/$product" | json '["stock"]')" 3
 
 step "another customer's card is declined: 402, the order stays payable"
 post /api/v1/auth/register '{"email":"bob@example.com","password":"bob password 1","name":"Bob"}' >/dev/null
 bob=$(post /api/v1/auth/login '{"email":"bob@example.com","password":"bob password 1"}' | json '["access_token"]')
 order2=$(post /api/v1/orders "{\"items\":[{\"product_id\":\"$product\",\"quantity\":1}]}" -H "authorization: Bearer $bob" | json '["id"]')
-echo "pay with tok_chargeDeclined: $(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_chargeDeclined"}' -H "authorization: Bearer $bob")"
-echo "Bob reads Ann's order: $(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/api/v1/orders/$order" -H "authorization: Bearer $bob")"
+expect "pay with tok_chargeDeclined" "$(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_chargeDeclined"}' -H "authorization: Bearer $bob")" 402
+expect "Bob reads Ann's order" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/api/v1/orders/$order" -H "authorization: Bearer $bob")" 404
 
 step "resilience: payments goes down, then comes back"
 kill "$pid_payments"; wait "$pid_payments" 2>/dev/null || true
-echo "pay while payments is down: $(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")"
-echo "orders ready while payments is down: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8085/health/ready")"
-echo "order status: $(curl -s "$GATEWAY/api/v1/orders/$order2" -H "authorization: Bearer $bob" | json '["status"]')"
+expect "pay while payments is down" "$(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")" 503
+expect "orders ready while payments is down" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8085/health/ready")" 503
+expect "order status" "$(curl -s "$GATEWAY/api/v1/orders/$order2" -H "authorization: Bearer $bob" | json '["status"]')" pending_payment
 start payments
-echo "pay again: $(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")"
-echo "payments of that order: $(curl -s "$GATEWAY/api/v1/payments?order_id=$order2" -H "authorization: Bearer $bob" | json '["items"]' | grep -o "'status': '[a-z]*'" | tr '\n' ' ')"
+expect "pay again" "$(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")" 200
+expect "payments of that order" "$(curl -s "$GATEWAY/api/v1/payments?order_id=$order2" -H "authorization: Bearer $bob" | python3 -c 'import json,sys; print(" ".join(sorted(p["status"] for p in json.load(sys.stdin)["items"])))')" "failed succeeded"
 
 step "the admin cancels Ann's paid order: refunded, stock back"
-echo "cancel: $(post "/api/v1/orders/$order/cancel" '{}' -H "authorization: Bearer $admin" | json '["status"]')"
-echo "payment: $(curl -s "$GATEWAY/api/v1/payments/$payment" -H "authorization: Bearer $ann" | json '["status"]')"
-echo "stock now: $(curl -s "$GATEWAY/api/v1/catalog/products/$product" | json '["stock"]') (5 less Bob's 1)"
+expect "cancel Ann's paid order (admin)" "$(post "/api/v1/orders/$order/cancel" '{}' -H "authorization: Bearer $admin" | json '["status"]')" refunded
+expect "Ann's payment" "$(curl -s "$GATEWAY/api/v1/payments/$payment" -H "authorization: Bearer $ann" | json '["status"]')" refunded
+expect "stock (5 less Bob's 1)" "$(curl -s "$GATEWAY/api/v1/catalog/products/$product" | json '["stock"]')" 4
 
 step "the gateway never routes /internal"
-echo "GET /internal/v1/users/users/x via the gateway: $(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/internal/v1/users/users/x")"
-echo "the same on the users service without the credential: $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8082/internal/v1/users/users/x")"
+expect "GET /internal/v1/users/users/x via the gateway" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/internal/v1/users/users/x")" 404
+expect "the same on the users service, no credential" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8082/internal/v1/users/users/x")" 401
 
 step "each service's own database"
+declare -A tables=([auth]=credentials,refresh_tokens [users]=addresses,users
+  [catalog]=categories,products,reservation_lines,reservations [payments]=payments
+  [orders]=idempotency_keys,order_items,orders)
 for m in "${modules[@]}"; do
-  printf '%-9s %s\n' "$m" "$(mysql -uroot -h127.0.0.1 -N -e "SELECT GROUP_CONCAT(table_name) FROM information_schema.tables WHERE table_schema='shop_demo_$m' AND table_name <> '__diesel_schema_migrations'")"
+  expect "shop_demo_$m" "$(mysql -uroot -h127.0.0.1 -N -e "SELECT table_name FROM information_schema.tables WHERE table_schema='shop_demo_$m' AND table_name <> '__diesel_schema_migrations'" | LC_ALL=C sort | paste -sd,)" "${tables[$m]}"
 done
-echo; echo "split demo finished"
+echo
+if [ "$failures" -gt 0 ]; then
+  echo "split demo: $failures check(s) failed"
+  exit 1
+fi
+echo "split demo: every check passed"
