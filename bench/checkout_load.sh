@@ -7,6 +7,8 @@
 #   DURATION=20 CONNECTIONS=32 bash bench/checkout_load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts the build, also when CARGO_TARGET_DIR is set (as in CI).
+release="${CARGO_TARGET_DIR:-target}/release"
 
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-16}"
@@ -23,14 +25,14 @@ trap cleanup EXIT
 export SHOP__DATABASE__URL="sqlite://$work/{module}.db"
 export SHOP__AUTH__SIGNING_KEY_FILE="$work/key.pem"
 export SHOP__LOG__FILTER=warn
-./target/release/shop serve --bind "127.0.0.1:$PORT" >"$work/shop.log" 2>&1 &
+"$release/shop" serve --bind "127.0.0.1:$PORT" >"$work/shop.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 post() { curl -fs -XPOST "$BASE$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
 
-printf 'bench admin pw 1\n' | ./target/release/shop create-admin --email admin@example.com >/dev/null
+printf 'bench admin pw 1\n' | "$release/shop" create-admin --email admin@example.com >/dev/null
 admin=$(post /api/v1/auth/login '{"email":"admin@example.com","password":"bench admin pw 1"}' | json '["access_token"]')
 product=$(post /api/v1/catalog/products '{"sku":"LOAD-1","name":"Load","price_cents":100,"stock":1000000000}' \
   -H "authorization: Bearer $admin" | json '["id"]')

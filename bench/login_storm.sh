@@ -8,6 +8,8 @@
 #   DURATION=20 bash bench/login_storm.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts the build, also when CARGO_TARGET_DIR is set (as in CI).
+release="${CARGO_TARGET_DIR:-target}/release"
 
 DURATION="${DURATION:-10}"
 PORT="${PORT:-18080}"
@@ -23,7 +25,7 @@ trap cleanup EXIT
 SHOP__DATABASE__URL="sqlite://$work/{module}.db" \
 SHOP__AUTH__SIGNING_KEY_FILE="$work/key.pem" \
 SHOP__LOG__FILTER=warn \
-  ./target/release/shop serve --bind "127.0.0.1:$PORT" >"$work/shop.log" 2>&1 &
+  "$release/shop" serve --bind "127.0.0.1:$PORT" >"$work/shop.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fs "$BASE/health/ready" >/dev/null && break; sleep 0.1; done
 

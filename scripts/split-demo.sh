@@ -9,6 +9,8 @@
 # Ports: gateway 8080; auth 8081, users 8082, catalog 8083, payments 8084, orders 8085.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts the build, also when CARGO_TARGET_DIR is set (as in CI).
+release="${CARGO_TARGET_DIR:-target}/release"
 root=$PWD
 
 MYSQL="${SHOP_DEMO_MYSQL:-mysql://root@127.0.0.1:3306}"
@@ -48,8 +50,8 @@ step "build one binary per module (--no-default-features --features <module>,mys
 mkdir -p "$work/bin" "$work/gateway/logs" "$work/gateway/tmp"
 for m in "${modules[@]}"; do
   cargo build --release --quiet --no-default-features --features "$m,mysql"
-  cp target/release/shop "$work/bin/shop-$m"
-  echo "shop-$m: $("$work/bin/shop-$m" modules | tr '\n' ';')"
+  cp "$release/shop" "$work/bin/shop-$m"
+  expect "shop-$m hosts" "$("$work/bin/shop-$m" modules | grep 'compiled in' | cut -d: -f1 | paste -sd,)" "$m"
 done
 
 # What every service shares: production rules, its own database, the internal
