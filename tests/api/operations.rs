@@ -122,6 +122,67 @@ async fn swagger_ui_and_the_document_are_served_offline() {
     }
 }
 
+#[cfg(all(feature = "catalog", feature = "payments", feature = "orders"))]
+#[test]
+fn every_contract_route_is_documented_with_its_errors() {
+    let doc = serde_json::to_value(kernel::server::openapi(&shop::app::compiled())).expect("json");
+    let routes = [
+        ("post", "/api/v1/auth/register"),
+        ("post", "/api/v1/auth/login"),
+        ("post", "/api/v1/auth/refresh"),
+        ("post", "/api/v1/auth/logout"),
+        ("get", "/api/v1/auth/jwks"),
+        ("get", "/api/v1/users/me"),
+        ("patch", "/api/v1/users/me"),
+        ("get", "/api/v1/users/me/addresses"),
+        ("post", "/api/v1/users/me/addresses"),
+        ("get", "/api/v1/users/me/addresses/{id}"),
+        ("put", "/api/v1/users/me/addresses/{id}"),
+        ("delete", "/api/v1/users/me/addresses/{id}"),
+        ("get", "/api/v1/users"),
+        ("patch", "/api/v1/users/{id}"),
+        ("get", "/api/v1/catalog/products"),
+        ("get", "/api/v1/catalog/products/{id}"),
+        ("post", "/api/v1/catalog/products"),
+        ("patch", "/api/v1/catalog/products/{id}"),
+        ("delete", "/api/v1/catalog/products/{id}"),
+        ("put", "/api/v1/catalog/products/{id}/stock"),
+        ("get", "/api/v1/catalog/categories"),
+        ("post", "/api/v1/catalog/categories"),
+        ("post", "/api/v1/orders"),
+        ("get", "/api/v1/orders"),
+        ("get", "/api/v1/orders/{id}"),
+        ("post", "/api/v1/orders/{id}/pay"),
+        ("post", "/api/v1/orders/{id}/cancel"),
+        ("get", "/api/v1/payments"),
+        ("get", "/api/v1/payments/{id}"),
+    ];
+    for (method, path) in routes {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is documented");
+        let responses = operation["responses"].as_object().expect("responses");
+        assert!(responses.keys().any(|s| s.starts_with('2')), "{method} {path} documents its success");
+        for (status, response) in responses.iter().filter(|(s, _)| !s.starts_with('2')) {
+            // A shared response is a reference into components.responses.
+            let response = match response["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.rsplit('/').next().expect("name");
+                    &doc["components"]["responses"][name]
+                }
+                None => response,
+            };
+            assert!(
+                response["content"]["application/problem+json"].is_object(),
+                "{method} {path} {status} is documented as problem+json"
+            );
+        }
+    }
+    let secured = ["/api/v1/users/me", "/api/v1/orders", "/api/v1/payments"];
+    for path in secured {
+        assert!(doc["paths"][path]["get"]["security"].is_array(), "{path} needs a bearer token");
+    }
+}
+
 #[test]
 fn the_openapi_document_is_stable() {
     let doc = kernel::server::openapi(&shop::app::compiled());

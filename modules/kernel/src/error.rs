@@ -187,6 +187,21 @@ impl ResponseError for ApiError {
     }
 }
 
+/// OpenAPI responses that many endpoints share, described once.
+pub mod responses {
+    use super::Problem;
+
+    /// Missing, malformed, expired or forged access token.
+    #[derive(utoipa::ToResponse)]
+    #[response(description = "Missing or bad access token", content_type = "application/problem+json")]
+    pub struct Unauthorized(pub Problem);
+
+    /// The caller is authenticated but lacks the admin role.
+    #[derive(utoipa::ToResponse)]
+    #[response(description = "Not an admin", content_type = "application/problem+json")]
+    pub struct Forbidden(pub Problem);
+}
+
 /// Validates a request body with `validator` and maps failures to 422.
 pub fn validate<T: validator::Validate>(value: &T) -> Result<(), ApiError> {
     value.validate().map_err(ApiError::from)

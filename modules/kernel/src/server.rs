@@ -69,6 +69,8 @@ pub fn openapi(infos: &[&'static crate::module::ModuleInfo]) -> utoipa::openapi:
                     ),
                 )
                 .schema_from::<crate::error::Problem>()
+                .response_from::<crate::error::responses::Unauthorized>()
+                .response_from::<crate::error::responses::Forbidden>()
                 .build(),
         ))
         .build();

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use catalog_api::ProductDto;
 use kernel::auth::AuthUser;
+use kernel::error::responses::{Forbidden, Unauthorized};
 use kernel::error::Problem;
 use kernel::pagination::Page;
 use kernel::ApiError;
@@ -51,8 +52,8 @@ pub async fn get_product(catalog: Service, id: web::Path<Uuid>) -> Answer<web::J
 #[utoipa::path(post, path = "/api/v1/catalog/products", tag = "catalog", security(("bearer" = [])), request_body = NewProduct,
     responses(
         (status = 201, description = "Created", body = ProductDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "Duplicate sku", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields or unknown category", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -70,8 +71,8 @@ pub async fn create_product(
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The updated product", body = ProductDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Duplicate sku", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -91,8 +92,8 @@ pub async fn update_product(
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 204, description = "Archived"),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn archive_product(catalog: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<HttpResponse> {
@@ -106,8 +107,8 @@ pub async fn archive_product(catalog: Service, user: AuthUser, id: web::Path<Uui
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product with its new stock", body = ProductDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Negative or huge stock", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -132,8 +133,8 @@ pub async fn list_categories(catalog: Service) -> Answer<web::Json<Page<Category
 #[utoipa::path(post, path = "/api/v1/catalog/categories", tag = "catalog", security(("bearer" = [])), request_body = NewCategory,
     responses(
         (status = 201, description = "Created", body = CategoryDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 409, description = "Duplicate slug", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]

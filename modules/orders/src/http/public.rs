@@ -4,6 +4,7 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kernel::auth::AuthUser;
+use kernel::error::responses::Unauthorized;
 use kernel::error::{Problem, PROBLEM_JSON};
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
@@ -32,7 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key and body")),
     responses(
         (status = 201, description = "The order, pending payment", body = OrderDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 409, description = "insufficient_stock: nothing was reserved", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid lines, unknown product or address, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A dependency is unavailable; nothing was reserved", body = Problem, content_type = "application/problem+json"),
@@ -56,7 +57,7 @@ pub async fn create_order(
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(PageParams),
     responses(
         (status = 200, description = "One page of orders", body = Page<OrderDto>),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 422, description = "Bad page parameters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_orders(
@@ -72,7 +73,7 @@ pub async fn list_orders(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order", body = OrderDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_order(orders: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<web::Json<OrderDto>> {
@@ -87,7 +88,7 @@ pub async fn get_order(orders: Service, user: AuthUser, id: web::Path<Uuid>) -> 
     ),
     responses(
         (status = 200, description = "The order, paid, with its payment_id", body = OrderDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 402, description = "The card was declined", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The order is paid, cancelled, refunded or expired", body = Problem, content_type = "application/problem+json"),
@@ -115,7 +116,7 @@ pub async fn pay_order(
     params(("id" = Uuid, Path, description = "Order id")),
     responses(
         (status = 200, description = "The order, cancelled or refunded", body = OrderDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 403, description = "An owner cannot cancel a paid order", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already cancelled, refunded or expired", body = Problem, content_type = "application/problem+json"),

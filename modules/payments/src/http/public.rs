@@ -2,6 +2,7 @@
 
 use actix_web::web;
 use kernel::auth::AuthUser;
+use kernel::error::responses::Unauthorized;
 use kernel::error::Problem;
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
@@ -31,7 +32,7 @@ pub struct PaymentQuery {
 #[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security(("bearer" = [])), params(PaymentQuery),
     responses(
         (status = 200, description = "One page of payments", body = Page<PaymentDto>),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 422, description = "Bad query", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_payments(
@@ -48,7 +49,7 @@ pub async fn list_payments(
     params(("id" = Uuid, Path, description = "Payment id")),
     responses(
         (status = 200, description = "The payment", body = PaymentDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 404, description = "No such payment of the caller", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_payment(

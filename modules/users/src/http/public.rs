@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use kernel::auth::AuthUser;
+use kernel::error::responses::{Forbidden, Unauthorized};
 use kernel::error::Problem;
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
@@ -28,7 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = UserDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
     ))]
 pub async fn get_me(users: Service, user: AuthUser) -> Answer<web::Json<UserDto>> {
     Ok(web::Json(users.get_user(user.id).await?))
@@ -38,7 +39,7 @@ pub async fn get_me(users: Service, user: AuthUser) -> Answer<web::Json<UserDto>
 #[utoipa::path(patch, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateProfile,
     responses(
         (status = 200, description = "The updated profile", body = UserDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update_me(
@@ -53,7 +54,7 @@ pub async fn update_me(
 #[utoipa::path(get, path = "/api/v1/users/me/addresses", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "All addresses, as one page", body = Page<AddressDto>),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
     ))]
 pub async fn list_addresses(users: Service, user: AuthUser) -> Answer<web::Json<Page<AddressDto>>> {
     Ok(web::Json(Page::all(users.list_addresses(user.id).await?)))
@@ -63,7 +64,7 @@ pub async fn list_addresses(users: Service, user: AuthUser) -> Answer<web::Json<
 #[utoipa::path(post, path = "/api/v1/users/me/addresses", tag = "users", security(("bearer" = [])), request_body = AddressInput,
     responses(
         (status = 201, description = "Created", body = AddressDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 409, description = "Too many addresses", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -81,7 +82,7 @@ pub async fn create_address(
     params(("id" = Uuid, Path, description = "Address id")),
     responses(
         (status = 200, description = "The address", body = AddressDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_address(
@@ -97,7 +98,7 @@ pub async fn get_address(
     params(("id" = Uuid, Path, description = "Address id")),
     responses(
         (status = 200, description = "The updated address", body = AddressDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -115,7 +116,7 @@ pub async fn update_address(
     params(("id" = Uuid, Path, description = "Address id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
         (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_address(users: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<HttpResponse> {
@@ -127,8 +128,8 @@ pub async fn delete_address(users: Service, user: AuthUser, id: web::Path<Uuid>)
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(PageParams),
     responses(
         (status = 200, description = "One page of users", body = Page<UserDto>),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 422, description = "Bad page parameters", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list_users(
@@ -145,8 +146,8 @@ pub async fn list_users(
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "The updated user", body = UserDto),
-        (status = 401, description = "Missing or bad token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "An admin cannot demote or disable themselves", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
