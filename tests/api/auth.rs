@@ -215,3 +215,46 @@ async fn a_disabled_account_cannot_log_in_or_refresh() {
     )
     .await;
 }
+
+/// Simulates a registration that crashed between its two writes: a credential
+/// without a profile, `age_minutes` old.
+async fn orphan_credential(app: &crate::helpers::TestApp, email: &str, age_minutes: i64) {
+    use diesel::sql_types::{Text, Timestamp};
+    use diesel::RunQueryDsl;
+    let url = app.settings.database_url("auth");
+    let db = kernel::db::Database::connect("auth", &url, &app.settings.database).expect("auth db");
+    let email = email.to_owned();
+    db.run(move |c| {
+        let at = (chrono::Utc::now() - chrono::Duration::minutes(age_minutes)).naive_utc();
+        diesel::sql_query(
+            "INSERT INTO credentials (user_id, email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind::<Text, _>(uuid::Uuid::now_v7().to_string())
+        .bind::<Text, _>(email)
+        .bind::<Text, _>("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+        .bind::<Timestamp, _>(at)
+        .bind::<Timestamp, _>(at)
+        .execute(c)
+        .map_err(kernel::db::DbError::from)
+    })
+    .await
+    .expect("insert the orphan credential");
+}
+
+#[tokio::test]
+async fn an_abandoned_registration_does_not_block_the_email_forever() {
+    let app = spawn_app().await;
+    orphan_credential(&app, "crashed@example.com", 10).await;
+    assert_problem(
+        app.login("crashed@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(app.register("crashed@example.com").await.status(), StatusCode::CREATED);
+    assert_eq!(app.login("crashed@example.com", PASSWORD).await.status(), StatusCode::OK);
+
+    // One still in flight (just written) is respected.
+    orphan_credential(&app, "inflight@example.com", 0).await;
+    assert_problem(app.register("inflight@example.com").await, StatusCode::CONFLICT, "email_taken").await;
+}

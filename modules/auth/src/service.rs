@@ -19,6 +19,9 @@ use crate::tokens::{hash_refresh_token, new_refresh_token, TokenIssuer};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
+/// A registration takes seconds; a credential this old without a profile was abandoned.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(5);
+
 pub struct AuthService {
     db: Database,
     users: Arc<dyn UsersApi>,
@@ -105,8 +108,13 @@ impl AuthService {
         let lookup = email.to_owned();
         let taken =
             self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
-        if taken.is_some() {
-            return Err(UsersError::EmailTaken.into());
+        if let Some(credential) = taken {
+            if !self.is_abandoned(&credential).await? {
+                return Err(UsersError::EmailTaken.into());
+            }
+            tracing::warn!(user_id = %credential.user_id, "removing the credential of a registration that never finished");
+            let key = credential.user_id.clone();
+            self.db.run(move |c| store::delete_credential(c, &key).map_err(DbError::from)).await?;
         }
         let hash = self.hasher.hash(password).await.map_err(ApiError::internal)?;
         let id = kernel::new_id();
@@ -139,6 +147,20 @@ impl AuthService {
                 }
                 Err(e.into())
             }
+        }
+    }
+
+    /// A credential whose profile was never created: the registration crashed
+    /// between its two writes. Only old ones count, so a registration still in
+    /// flight is never taken for abandoned.
+    async fn is_abandoned(&self, credential: &CredentialRow) -> Result<bool> {
+        if credential.created_at > kernel::now() - ABANDONED_AFTER {
+            return Ok(false);
+        }
+        match self.users.get_user(parse_id(&credential.user_id)?).await {
+            Ok(_) => Ok(false),
+            Err(UsersError::NotFound) => Ok(true),
+            Err(e) => Err(e.into()),
         }
     }
 
