@@ -5,34 +5,27 @@ use std::process::{Command, Output, Stdio};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{body, spawn_app_with, PASSWORD};
+use crate::helpers::{body, spawn_app_with, TestDatabases, PASSWORD};
 
-/// A database URL template private to one test, and its cleanup.
+/// The `shop` binary pointed at databases private to one test.
 struct Target {
-    url: String,
-    dir: tempfile::TempDir,
-    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
-    mysql: Option<(String, String)>,
+    db: TestDatabases,
 }
 
 impl Target {
     fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        match std::env::var("SHOP_TEST_MYSQL_URL") {
-            Ok(server) if !server.is_empty() => {
-                let server = server.trim_end_matches('/').to_owned();
-                let prefix = format!("shop_c{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-                Self { url: format!("{server}/{prefix}_{{module}}"), dir, mysql: Some((server, prefix)) }
-            }
-            _ => Self { url: format!("sqlite://{}/{{module}}.db", dir.path().display()), dir, mysql: None },
-        }
+        Self { db: TestDatabases::new() }
+    }
+
+    fn key_file(&self) -> std::path::PathBuf {
+        self.db.dir.path().join("key.pem")
     }
 
     fn shop(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_shop"))
             .args(args)
-            .env("SHOP__DATABASE__URL", &self.url)
-            .env("SHOP__AUTH__SIGNING_KEY_FILE", self.dir.path().join("key.pem"))
+            .env("SHOP__DATABASE__URL", &self.db.url)
+            .env("SHOP__AUTH__SIGNING_KEY_FILE", self.key_file())
             .env("SHOP__LOG__FILTER", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -46,21 +39,6 @@ impl Target {
         let output = child.wait_with_output().expect("shop ends");
         assert!(output.status.success(), "shop {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
         output
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        #[cfg(feature = "mysql")]
-        if let Some((server, prefix)) = &self.mysql {
-            use diesel::connection::SimpleConnection;
-            use diesel::Connection;
-            if let Ok(mut conn) = diesel::mysql::MysqlConnection::establish(server) {
-                for module in shop::app::ALL_MODULES {
-                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{prefix}_{module}`"));
-                }
-            }
-        }
     }
 }
 
@@ -95,7 +73,7 @@ fn an_unknown_module_is_a_clear_error() {
     let target = Target::new();
     let output = Command::new(env!("CARGO_BIN_EXE_shop"))
         .args(["migrate", "run", "--module", "nope"])
-        .env("SHOP__DATABASE__URL", &target.url)
+        .env("SHOP__DATABASE__URL", &target.db.url)
         .output()
         .expect("shop runs");
     assert!(!output.status.success());
@@ -115,8 +93,8 @@ async fn create_admin_reads_the_password_from_stdin() {
         stdout(&target.shop(&["create-admin", "--email", "admin@example.com"], Some("ignored password\n")));
     assert!(promoted.contains("promoted"), "{promoted}");
 
-    let url = target.url.clone();
-    let key = target.dir.path().join("key.pem").display().to_string();
+    let url = target.db.url.clone();
+    let key = target.key_file().display().to_string();
     let app = spawn_app_with(move |s| {
         s.database.url = url;
         s.auth.signing_key_file = key;

@@ -17,17 +17,35 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
-    _dir: tempfile::TempDir,
-    _databases: Databases,
+    _databases: TestDatabases,
 }
 
-/// The databases of one test; MySQL ones are dropped with it.
-pub struct Databases {
+/// Fresh databases of every module for one test: SQLite files in a temporary
+/// folder, or uniquely named MySQL databases (dropped with it) when
+/// `SHOP_TEST_MYSQL_URL` is set. The folder also holds the test's signing key.
+pub struct TestDatabases {
+    /// The `database.url` template.
+    pub url: String,
+    pub dir: tempfile::TempDir,
     #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     mysql: Option<(String, String)>,
 }
 
-impl Drop for Databases {
+impl TestDatabases {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match std::env::var("SHOP_TEST_MYSQL_URL") {
+            Ok(server) if !server.is_empty() => {
+                let server = server.trim_end_matches('/').to_owned();
+                let prefix = format!("shop_t{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
+                Self { url: format!("{server}/{prefix}_{{module}}"), dir, mysql: Some((server, prefix)) }
+            }
+            _ => Self { url: format!("sqlite://{}/{{module}}.db", dir.path().display()), dir, mysql: None },
+        }
+    }
+}
+
+impl Drop for TestDatabases {
     fn drop(&mut self) {
         #[cfg(feature = "mysql")]
         if let Some((server, prefix)) = &self.mysql {
@@ -47,24 +65,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let databases = TestDatabases::new();
     let mut settings = Settings::built_in().expect("built-in settings");
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = Some(2);
     settings.internal.token = Some(SecretString::from(INTERNAL_TOKEN));
-    settings.auth.signing_key_file = dir.path().join("signing_key.pem").display().to_string();
-    let databases = match std::env::var("SHOP_TEST_MYSQL_URL") {
-        Ok(server) if !server.is_empty() => {
-            let server = server.trim_end_matches('/').to_owned();
-            let prefix = format!("shop_t{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
-            settings.database.url = format!("{server}/{prefix}_{{module}}");
-            Databases { mysql: Some((server, prefix)) }
-        }
-        _ => {
-            settings.database.url = format!("sqlite://{}/{{module}}.db", dir.path().display());
-            Databases { mysql: None }
-        }
-    };
+    settings.auth.signing_key_file = databases.dir.path().join("signing_key.pem").display().to_string();
+    settings.database.url = databases.url.clone();
     customise(&mut settings);
     let app = Application::build(&settings).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -76,7 +83,6 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             .build()
             .expect("client"),
         settings,
-        _dir: dir,
         _databases: databases,
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use jsonwebtoken::jwk::JwkSet;
 use kernel::auth::{KeySource, Role};
-use kernel::db::{is_unique_violation, Database, DbError};
+use kernel::db::{is_unique_violation, stored_id, Database, DbError};
 use kernel::error::validate;
 use kernel::ApiError;
 use users_api::{NewUser, UserDto, UsersApi, UsersError};
@@ -95,7 +95,7 @@ impl AuthService {
             self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
         match existing {
             Some(credential) => {
-                let id = parse_id(&credential.user_id)?;
+                let id = stored_id(&credential.user_id)?;
                 Ok((self.users.set_role(id, Role::Admin).await?, false))
             }
             None => Ok((self.create_account(&email, "Administrator", password, Role::Admin).await?, true)),
@@ -157,7 +157,7 @@ impl AuthService {
         if credential.created_at > kernel::now() - ABANDONED_AFTER {
             return Ok(false);
         }
-        match self.users.get_user(parse_id(&credential.user_id)?).await {
+        match self.users.get_user(stored_id(&credential.user_id)?).await {
             Ok(_) => Ok(false),
             Err(UsersError::NotFound) => Ok(true),
             Err(e) => Err(e.into()),
@@ -177,7 +177,7 @@ impl AuthService {
             .await
             .map_err(ApiError::internal)?;
         let user_id = match (matches, user_id) {
-            (true, Some(id)) => parse_id(&id)?,
+            (true, Some(id)) => stored_id(&id)?,
             _ => {
                 self.limiter.record_failure(&email, client);
                 return Err(bad_credentials());
@@ -215,7 +215,7 @@ impl AuthService {
         if row.expires_at <= kernel::now() {
             return Err(bad_refresh_token());
         }
-        let user_id = parse_id(&row.user_id)?;
+        let user_id = stored_id(&row.user_id)?;
         let user = match self.users.get_user(user_id).await {
             Ok(user) if !user.disabled => user,
             Ok(_) | Err(UsersError::NotFound) => {
@@ -224,7 +224,7 @@ impl AuthService {
             }
             Err(e) => return Err(e.into()),
         };
-        let family = parse_id(&row.family_id)?;
+        let family = stored_id(&row.family_id)?;
         self.issue_pair(user_id, user.role, family, Some(row.id)).await
     }
 
@@ -308,8 +308,4 @@ impl KeySource for AuthService {
     async fn fetch_keys(&self) -> std::result::Result<JwkSet, String> {
         Ok(self.jwks())
     }
-}
-
-fn parse_id(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")))
 }

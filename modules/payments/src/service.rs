@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kernel::auth::AuthUser;
-use kernel::db::{is_unique_violation, Database, DbError};
+use kernel::db::{is_unique_violation, stored_id, Database, DbError};
 use kernel::error::FieldError;
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
@@ -197,15 +197,10 @@ impl PaymentsApi for PaymentsService {
     }
 }
 
-fn parse_id(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")).into())
-}
-
 fn payment_dto(row: &PaymentRow) -> Result<PaymentDto> {
     Ok(PaymentDto {
-        id: parse_id(&row.id)?,
-        order_id: parse_id(&row.order_id)?,
+        id: stored_id(&row.id)?,
+        order_id: stored_id(&row.order_id)?,
         amount_cents: row.amount_cents,
         currency: row.currency.clone(),
         status: PaymentStatus::parse(&row.status)

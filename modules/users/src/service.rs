@@ -1,10 +1,9 @@
 //! The users module's rules. Implements [`UsersApi`] for other modules and
 //! serves the public handlers.
 
-use chrono::{DateTime, Utc};
 use diesel::Connection;
 use kernel::auth::{AuthUser, Role};
-use kernel::db::{is_unique_violation, Database, DbError, TxError};
+use kernel::db::{is_unique_violation, stored_id, Database, DbError, TxError};
 use kernel::error::validate;
 use kernel::pagination::{Page, PageRequest};
 use kernel::ApiError;
@@ -242,31 +241,22 @@ fn checked_address(input: AddressInput) -> Result<AddressInput> {
     }
 }
 
-fn parse_id(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")).into())
-}
-
-fn utc(at: chrono::NaiveDateTime) -> DateTime<Utc> {
-    at.and_utc()
-}
-
 fn user_dto(row: UserRow) -> Result<UserDto> {
     Ok(UserDto {
-        id: parse_id(&row.id)?,
+        id: stored_id(&row.id)?,
         role: Role::parse(&row.role).ok_or_else(|| {
             UsersError::from(ApiError::internal(format!("stored role `{}` is unknown", row.role)))
         })?,
         email: row.email,
         name: row.name,
         disabled: row.disabled,
-        created_at: utc(row.created_at),
+        created_at: row.created_at.and_utc(),
     })
 }
 
 fn address_dto(row: AddressRow) -> Result<AddressDto> {
     Ok(AddressDto {
-        id: parse_id(&row.id)?,
+        id: stored_id(&row.id)?,
         line1: row.line1,
         line2: row.line2,
         city: row.city,

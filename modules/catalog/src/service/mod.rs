@@ -5,9 +5,7 @@ mod products;
 mod reservations;
 
 use catalog_api::{CatalogError, ProductDto};
-use kernel::db::Database;
-use kernel::ApiError;
-use uuid::Uuid;
+use kernel::db::{stored_id, Database};
 
 use crate::store::products::ProductRow;
 
@@ -29,15 +27,10 @@ impl CatalogService {
     }
 }
 
-fn parse_id(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")).into())
-}
-
 fn product_dto(row: ProductRow) -> Result<ProductDto> {
     Ok(ProductDto {
-        id: parse_id(&row.id)?,
-        category_id: row.category_id.as_deref().map(parse_id).transpose()?,
+        id: stored_id(&row.id)?,
+        category_id: row.category_id.as_deref().map(stored_id).transpose()?,
         sku: row.sku,
         name: row.name,
         description: row.description,

@@ -1,13 +1,13 @@
 use catalog_api::{CatalogError, ProductDto};
 use diesel::Connection as _;
-use kernel::db::{is_unique_violation, DbError, TxError};
+use kernel::db::{is_unique_violation, stored_id, DbError, TxError};
 use kernel::error::{validate, FieldError};
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{parse_id, product_dto, CatalogService, Result};
+use super::{product_dto, CatalogService, Result};
 use crate::requests::{
     slugify, valid_slug, NewCategory, NewProduct, ProductQuery, ProductUpdate, StockUpdate,
 };
@@ -229,5 +229,5 @@ impl CatalogService {
 }
 
 fn category_dto(row: CategoryRow) -> Result<CategoryDto> {
-    Ok(CategoryDto { id: parse_id(&row.id)?, name: row.name, slug: row.slug })
+    Ok(CategoryDto { id: stored_id(&row.id)?, name: row.name, slug: row.slug })
 }

@@ -5,12 +5,12 @@ use catalog_api::{
     Shortfall,
 };
 use diesel::Connection as _;
-use kernel::db::{is_unique_violation, retry_on_lock_conflict, DbConnection, DbError, TxError};
+use kernel::db::{is_unique_violation, retry_on_lock_conflict, stored_id, DbConnection, DbError, TxError};
 use kernel::error::FieldError;
 use kernel::ApiError;
 use uuid::Uuid;
 
-use super::{parse_id, product_dto, CatalogService, Result};
+use super::{product_dto, CatalogService, Result};
 use crate::store::products as product_store;
 use crate::store::reservations::{self as store, LineRow, ReservationRow};
 
@@ -54,11 +54,11 @@ fn status_of(row: &ReservationRow) -> Result<ReservationStatus> {
 
 fn reservation(row: &ReservationRow, lines: &[LineRow]) -> Result<Reservation> {
     Ok(Reservation {
-        order_id: parse_id(&row.order_id)?,
+        order_id: stored_id(&row.order_id)?,
         status: status_of(row)?,
         lines: lines
             .iter()
-            .map(|l| Ok(ReservationLine { product_id: parse_id(&l.product_id)?, quantity: l.quantity }))
+            .map(|l| Ok(ReservationLine { product_id: stored_id(&l.product_id)?, quantity: l.quantity }))
             .collect::<Result<_>>()?,
         expires_at: row.expires_at.and_utc(),
     })
@@ -72,7 +72,7 @@ fn take_all(c: &mut DbConnection, lines: &[LineRow], now: chrono::NaiveDateTime)
         if product_store::take_stock(c, &line.product_id, line.quantity, now)? == 1 {
             continue;
         }
-        let product_id = parse_id(&line.product_id).map_err(TxError::Rejected)?;
+        let product_id = stored_id(&line.product_id).map_err(|e| TxError::Rejected(e.into()))?;
         match product_store::find(c, &line.product_id)? {
             Some(p) if p.active => {
                 short.push(Shortfall { product_id, requested: line.quantity, available: p.stock })
@@ -134,7 +134,7 @@ impl CatalogService {
             self.db.run(|c| store::expired_held(c, kernel::now(), 100).map_err(DbError::from)).await?;
         let mut released = 0;
         for order_id in expired {
-            let order_id = parse_id(&order_id)?;
+            let order_id = stored_id(&order_id)?;
             self.release(order_id).await?;
             released += 1;
         }

@@ -67,6 +67,13 @@ impl<E: From<DbError>> TxError<E> {
     }
 }
 
+/// An id read back from a module's own table. Ids are written by the app, so a
+/// value that is not a UUID is a corrupted row: an internal error, never the client's.
+pub fn stored_id(text: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(text)
+        .map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")))
+}
+
 /// True when the database gave up on `e`'s transaction because of a lock
 /// conflict (MySQL deadlock or lock wait timeout, SQLite busy): retrying it is safe.
 pub fn is_lock_conflict(e: &diesel::result::Error) -> bool {

@@ -2,11 +2,12 @@
 //! order (admin only) is refunded first, then restocked, and ends `refunded`.
 
 use kernel::auth::AuthUser;
+use kernel::db::stored_id;
 use kernel::ApiError;
 use orders_api::{OrderDto, OrderStatus};
 use uuid::Uuid;
 
-use super::{parse_id, status_of, OrdersService, Result};
+use super::{status_of, OrdersService, Result};
 
 fn not_cancellable(status: OrderStatus) -> ApiError {
     ApiError::conflict("order_not_cancellable", format!("the order is already {}", status.as_str()))
@@ -33,7 +34,7 @@ impl OrdersService {
                 let payment_id = order
                     .payment_id
                     .as_deref()
-                    .map(parse_id)
+                    .map(stored_id)
                     .transpose()?
                     .ok_or_else(|| ApiError::internal(format!("paid order {id} has no payment")))?;
                 // Money first: if the refund fails the order stays paid, stock untouched.

@@ -19,7 +19,7 @@ use actix_web::http::StatusCode;
 use catalog_api::CatalogApi;
 use diesel::Connection as _;
 use kernel::auth::AuthUser;
-use kernel::db::{Database, DbError};
+use kernel::db::{stored_id, Database, DbError};
 use kernel::pagination::{Page, PageRequest};
 use kernel::ApiError;
 use orders_api::{OrderDto, OrderItemDto, OrderStatus, ShippingAddress};
@@ -148,10 +148,6 @@ pub(crate) fn order_not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "order_not_found", "order not found")
 }
 
-fn parse_id(text: &str) -> Result<Uuid> {
-    Uuid::parse_str(text).map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")))
-}
-
 fn status_of(order: &OrderRow) -> Result<OrderStatus> {
     OrderStatus::parse(&order.status)
         .ok_or_else(|| ApiError::internal(format!("stored order status `{}` is unknown", order.status)))
@@ -170,14 +166,14 @@ fn order_dto(order: &OrderRow, items: &[ItemRow]) -> Result<OrderDto> {
             _ => None,
         };
     Ok(OrderDto {
-        id: parse_id(&order.id)?,
-        user_id: parse_id(&order.user_id)?,
+        id: stored_id(&order.id)?,
+        user_id: stored_id(&order.user_id)?,
         status: status_of(order)?,
         items: items
             .iter()
             .map(|i| {
                 Ok(OrderItemDto {
-                    product_id: parse_id(&i.product_id)?,
+                    product_id: stored_id(&i.product_id)?,
                     name: i.name.clone(),
                     unit_price_cents: i.unit_price_cents,
                     quantity: i.quantity,
@@ -188,7 +184,7 @@ fn order_dto(order: &OrderRow, items: &[ItemRow]) -> Result<OrderDto> {
         total_cents: order.total_cents,
         currency: order.currency.clone(),
         shipping_address,
-        payment_id: order.payment_id.as_deref().map(parse_id).transpose()?,
+        payment_id: order.payment_id.as_deref().map(stored_id).transpose()?,
         expires_at: order.expires_at.and_utc(),
         created_at: order.created_at.and_utc(),
         updated_at: order.updated_at.and_utc(),

@@ -5,7 +5,7 @@
 
 use actix_web::http::StatusCode;
 use kernel::auth::AuthUser;
-use kernel::db::DbError;
+use kernel::db::{stored_id, DbError};
 use kernel::error::validate;
 use kernel::ApiError;
 use orders_api::{OrderDto, OrderStatus};
@@ -13,7 +13,7 @@ use payments_api::{ChargeRequest, PaymentDto, PaymentStatus};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{order_not_found, parse_id, status_of, OrdersService, Result};
+use super::{order_not_found, status_of, OrdersService, Result};
 use crate::requests::PayOrder;
 use crate::store::orders as store;
 
@@ -98,7 +98,7 @@ impl OrdersService {
         let (order, items) = self.load(id).await?.ok_or_else(order_not_found)?;
         let status = status_of(&order)?;
         if status == OrderStatus::Paid
-            && order.payment_id.as_deref().map(parse_id).transpose()? == Some(payment.id)
+            && order.payment_id.as_deref().map(stored_id).transpose()? == Some(payment.id)
         {
             return super::order_dto(&order, &items); // a replay of the same payment
         }

@@ -1,12 +1,12 @@
 //! Background work, safe with several replicas (every step is a conditional
 //! update or an idempotent call) and after a crash at any point.
 
-use kernel::db::DbError;
+use kernel::db::{stored_id, DbError};
 use orders_api::OrderStatus;
 use payments_api::PaymentStatus;
 use uuid::Uuid;
 
-use super::{parse_id, status_of, OrdersService, Result};
+use super::{status_of, OrdersService, Result};
 use crate::store::orders as store;
 
 /// Orders untouched this long with an unfinished step are picked up by the reconciler.
@@ -30,7 +30,7 @@ impl OrdersService {
             self.db.run(|c| store::due_to_expire(c, kernel::now(), BATCH).map_err(DbError::from)).await?;
         let mut expired = 0;
         for id in due {
-            if self.expire(parse_id(&id)?).await? {
+            if self.expire(stored_id(&id)?).await? {
                 expired += 1;
             }
         }
@@ -50,7 +50,7 @@ impl OrdersService {
         let rows = self.db.run(move |c| store::unsettled(c, before, BATCH).map_err(DbError::from)).await?;
         let count = rows.len();
         for order in rows {
-            let id = parse_id(&order.id)?;
+            let id = stored_id(&order.id)?;
             let status = status_of(&order)?;
             if order.payment_pending {
                 if let Err(e) = self.settle_payment(id, status).await {
