@@ -9,28 +9,20 @@
 # Ports: gateway 8080; auth 8081, users 8082, catalog 8083, payments 8084, orders 8085.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Where cargo puts the build, also when CARGO_TARGET_DIR is set (as in CI).
-release="${CARGO_TARGET_DIR:-target}/release"
 root=$PWD
 
 MYSQL="${SHOP_DEMO_MYSQL:-mysql://root@127.0.0.1:3306}"
 GATEWAY=http://127.0.0.1:8080
-modules=(auth users catalog payments orders)
-declare -A port=([auth]=8081 [users]=8082 [catalog]=8083 [payments]=8084 [orders]=8085)
 
 for tool in nginx curl python3 openssl mysql; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
 
 work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  nginx -p "$work/gateway" -c "$root/config/gateway/nginx.conf" -s stop 2>/dev/null || true
-  wait 2>/dev/null || true
-  for m in "${modules[@]}"; do mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS shop_demo_$m" 2>/dev/null || true; done
-  rm -rf "$work"
-}
+# shellcheck source=scripts/lib/split.sh
+source "$root/scripts/lib/split.sh"
+modules=("${split_modules[@]}")
+cleanup() { split_stop; rm -rf "$work"; }
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
@@ -47,46 +39,20 @@ expect() {
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 step "build one binary per module (--no-default-features --features <module>,mysql)"
-mkdir -p "$work/bin" "$work/gateway/logs" "$work/gateway/tmp"
+split_build
 for m in "${modules[@]}"; do
-  cargo build --release --quiet --no-default-features --features "$m,mysql"
-  cp "$release/shop" "$work/bin/shop-$m"
   expect "shop-$m hosts" "$("$work/bin/shop-$m" modules | grep 'compiled in' | cut -d: -f1 | paste -sd,)" "$m"
 done
 
-# What every service shares: production rules, its own database, the internal
-# credential, where the other modules live.
-openssl genpkey -algorithm ed25519 -out "$work/signing_key.pem" 2>/dev/null
-export SHOP_ENV=production
-export SHOP__DATABASE__URL="$MYSQL/shop_demo_{module}"
-export SHOP__INTERNAL__TOKEN="$(openssl rand -hex 32)"
-export SHOP__AUTH__SIGNING_KEY_FILE="$work/signing_key.pem"
-export SHOP__AUTH__TRUST_FORWARDED_FOR=true
-export SHOP__LOG__FILTER=info
-for m in "${modules[@]}"; do
-  export "SHOP__REMOTE__${m^^}__URL=http://127.0.0.1:${port[$m]}"
-done
+split_env "$MYSQL" shop_demo
 
 step "migrate each service's own database (production does not auto-migrate)"
-for m in "${modules[@]}"; do
-  mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS shop_demo_$m"
-  "$work/bin/shop-$m" migrate run | head -1
-done
-
-start() {
-  local m=$1
-  "$work/bin/shop-$m" serve --bind "127.0.0.1:${port[$m]}" >>"$work/$m.log" 2>&1 &
-  pids+=($!)
-  eval "pid_$m=$!"
-  for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:${port[$m]}/health/live" >/dev/null && return; sleep 0.1; done
-  echo "$m did not start:" >&2; tail -5 "$work/$m.log" >&2; exit 1
-}
+split_migrate
 
 step "start the services and the gateway"
-for m in "${modules[@]}"; do start "$m"; done
-nginx -p "$work/gateway" -c "$root/config/gateway/nginx.conf"
+split_up
 for m in "${modules[@]}"; do
-  expect "$m ready" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${port[$m]}/health/ready")" 200
+  expect "$m ready" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${split_port[$m]}/health/ready")" 200
 done
 
 post() { curl -s -X POST "$GATEWAY$1" -H 'content-type: application/json' "${@:3}" -d "$2"; }
@@ -121,11 +87,11 @@ expect "pay with tok_chargeDeclined" "$(status "/api/v1/orders/$order2/pay" '{"p
 expect "Bob reads Ann's order" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/api/v1/orders/$order" -H "authorization: Bearer $bob")" 404
 
 step "resilience: payments goes down, then comes back"
-kill "$pid_payments"; wait "$pid_payments" 2>/dev/null || true
+split_kill payments
 expect "pay while payments is down" "$(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")" 503
 expect "orders ready while payments is down" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8085/health/ready")" 503
 expect "order status" "$(curl -s "$GATEWAY/api/v1/orders/$order2" -H "authorization: Bearer $bob" | json '["status"]')" pending_payment
-start payments
+split_start payments
 expect "pay again" "$(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")" 200
 expect "payments of that order" "$(curl -s "$GATEWAY/api/v1/payments?order_id=$order2" -H "authorization: Bearer $bob" | python3 -c 'import json,sys; print(" ".join(sorted(p["status"] for p in json.load(sys.stdin)["items"])))')" "failed succeeded"
 
