@@ -13,7 +13,7 @@ use kernel::db::{Database, DatabaseUrl};
 use kernel::http::internal::InternalToken;
 use kernel::http::RemoteClient;
 use kernel::module::{Module, ModuleInfo};
-use kernel::server::{RunningServer, ServerParts};
+use kernel::server::{JobRunner, JobSchedule, RunningServer, ServerParts};
 use payments_api::PaymentsApi;
 use users_api::UsersApi;
 
@@ -246,6 +246,11 @@ pub struct Application {
 impl Application {
     /// Composes the modules and binds `server.bind` (port 0 picks a free port).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, JobSchedule::Timed).await
+    }
+
+    /// [`Self::build`], choosing whether background jobs run on their timers.
+    pub async fn build_with(settings: &Settings, jobs: JobSchedule) -> anyhow::Result<Self> {
         let composition = compose(settings).await?;
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
@@ -260,6 +265,7 @@ impl Application {
                 verifier: composition.verifier,
                 internal_token: InternalToken(settings.internal.token.clone()),
                 workers: settings.server.workers,
+                jobs,
             },
         )?;
         tracing::info!(port = server.port(), modules = ?names, remote = ?remote, "shop is listening");
@@ -268,6 +274,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.server.port()
+    }
+
+    /// The background jobs, to run on demand (see [`JobSchedule::Manual`]).
+    pub fn jobs(&self) -> JobRunner {
+        self.server.jobs()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

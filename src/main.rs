@@ -1,4 +1,7 @@
 use clap::Parser as _;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use kernel::config::Settings;
 use shop::cli::{self, Cli};
 
@@ -12,7 +15,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    kernel::telemetry::init(&settings.log);
+    let _logs = kernel::telemetry::init(&settings.log);
     match cli::run(cli, settings).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

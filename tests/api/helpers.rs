@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use kernel::config::Settings;
+use kernel::server::{JobRunner, JobSchedule};
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -17,6 +18,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
+    /// The modules' background jobs: they never run on their own in tests.
+    pub jobs: JobRunner,
     _databases: TestDatabases,
 }
 
@@ -73,8 +76,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     settings.auth.signing_key_file = databases.dir.path().join("signing_key.pem").display().to_string();
     settings.database.url = databases.url.clone();
     customise(&mut settings);
-    let app = Application::build(&settings).await.expect("the app starts");
+    let app = Application::build_with(&settings, JobSchedule::Manual).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let jobs = app.jobs();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -83,6 +87,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             .build()
             .expect("client"),
         settings,
+        jobs,
         _databases: databases,
     }
 }
@@ -95,6 +100,23 @@ pub struct User {
 }
 
 impl TestApp {
+    /// Runs every module's background jobs once, as their timers would.
+    pub async fn run_jobs(&self) {
+        self.jobs.run_all().await;
+    }
+
+    /// SQL statements each module has sent so far, from `db_statements_total` in `/metrics`.
+    pub async fn statements(&self) -> std::collections::BTreeMap<String, u64> {
+        let text = self.get("/metrics", None).await.text().await.expect("metrics");
+        text.lines()
+            .filter_map(|line| line.strip_prefix("db_statements_total{module=\""))
+            .filter_map(|rest| {
+                let (module, count) = rest.split_once("\"} ")?;
+                Some((module.to_owned(), count.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -5,6 +5,14 @@ mod helpers;
 
 #[cfg(all(feature = "auth", feature = "users"))]
 mod auth;
+#[cfg(all(
+    feature = "auth",
+    feature = "users",
+    feature = "catalog",
+    feature = "payments",
+    feature = "orders"
+))]
+mod budgets;
 #[cfg(all(feature = "auth", feature = "users", feature = "catalog"))]
 mod catalog;
 #[cfg(all(feature = "auth", feature = "users"))]

@@ -2,12 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use kernel::db::DbConnection;
+use kernel::db::{execute, DbConnection};
 
 use crate::schema::{credentials, refresh_tokens};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = credentials)]
+#[diesel(table_name = credentials, treat_none_as_default_value = false)]
 pub struct CredentialRow {
     pub user_id: String,
     pub email: String,
@@ -17,7 +17,7 @@ pub struct CredentialRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens)]
+#[diesel(table_name = refresh_tokens, treat_none_as_default_value = false)]
 pub struct RefreshTokenRow {
     pub id: String,
     pub family_id: String,
@@ -61,25 +61,29 @@ pub fn find_refresh_token(conn: &mut DbConnection, token_hash: &str) -> QueryRes
 
 /// Spends a token once: 1 if this call spent it, 0 if it was already spent or revoked.
 pub fn spend_refresh_token(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        refresh_tokens::table.filter(
-            refresh_tokens::id
-                .eq(id)
-                .and(refresh_tokens::used_at.is_null())
-                .and(refresh_tokens::revoked_at.is_null()),
-        ),
+    execute(
+        conn,
+        diesel::update(
+            refresh_tokens::table.filter(
+                refresh_tokens::id
+                    .eq(id)
+                    .and(refresh_tokens::used_at.is_null())
+                    .and(refresh_tokens::revoked_at.is_null()),
+            ),
+        )
+        .set(refresh_tokens::used_at.eq(at)),
     )
-    .set(refresh_tokens::used_at.eq(at))
-    .execute(conn)
 }
 
 pub fn revoke_family(conn: &mut DbConnection, family_id: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::family_id.eq(family_id).and(refresh_tokens::revoked_at.is_null())),
+    execute(
+        conn,
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::family_id.eq(family_id).and(refresh_tokens::revoked_at.is_null())),
+        )
+        .set(refresh_tokens::revoked_at.eq(at)),
     )
-    .set(refresh_tokens::revoked_at.eq(at))
-    .execute(conn)
 }
 
 /// Removes tokens expired before `before`; they can no longer be used or reused.

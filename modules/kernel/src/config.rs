@@ -52,8 +52,20 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub auto_migrate: bool,
-    pub pool_size: u32,
+    /// Connections (and the threads that use them) per module; unset: twice the cores.
+    pub pool_size: Option<u32>,
     pub connect_timeout_secs: u64,
+}
+
+impl DatabaseSettings {
+    /// `pool_size`, or twice the cores: more connections than that only queue
+    /// in the database and switch threads (measured in bench/throughput.sh).
+    pub fn connections(&self) -> u32 {
+        self.pool_size.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            u32::try_from(cores * 2).unwrap_or(u32::MAX)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

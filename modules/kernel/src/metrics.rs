@@ -1,5 +1,7 @@
 //! Prometheus metrics: requests by route template, method and status; latency
-//! histogram; connection-pool gauges read at scrape time.
+//! histogram; connection-pool gauges and statement counts read at scrape time.
+
+use std::sync::Mutex;
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
@@ -12,6 +14,9 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    statements: IntCounterVec,
+    /// Scrapes bring the statement counters up to the databases' own counts, one at a time.
+    scrape: Mutex<()>,
 }
 
 impl Metrics {
@@ -31,14 +36,23 @@ impl Metrics {
             &["module", "state"],
         )
         .expect("valid metric definition");
+        let statements = IntCounterVec::new(
+            Opts::new(
+                "db_statements_total",
+                "SQL statements sent, by module (transaction statements included)",
+            ),
+            &["module"],
+        )
+        .expect("valid metric definition");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
+            Box::new(statements.clone()),
         ] {
             registry.register(collector).expect("metric names are unique");
         }
-        Self { registry, requests, latency, pool }
+        Self { registry, requests, latency, pool, statements, scrape: Mutex::new(()) }
     }
 
     pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -48,13 +62,16 @@ impl Metrics {
         self.latency.with_label_values(&labels).observe(seconds);
     }
 
-    /// The text exposition, with pool gauges refreshed from `databases`.
+    /// The text exposition, with pool gauges and statement counts refreshed from `databases`.
     pub fn render(&self, databases: &[Database]) -> String {
+        let _one_at_a_time = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
         for db in databases {
-            let (open, idle) = db.pool_state();
+            let (open, in_use) = db.pool_state();
             self.pool.with_label_values(&[db.module(), "open"]).set(i64::from(open));
-            self.pool.with_label_values(&[db.module(), "idle"]).set(i64::from(idle));
-            self.pool.with_label_values(&[db.module(), "in_use"]).set(i64::from(open.saturating_sub(idle)));
+            self.pool.with_label_values(&[db.module(), "idle"]).set(i64::from(open.saturating_sub(in_use)));
+            self.pool.with_label_values(&[db.module(), "in_use"]).set(i64::from(in_use));
+            let counter = self.statements.with_label_values(&[db.module()]);
+            counter.inc_by(db.statements().saturating_sub(counter.get()));
         }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {

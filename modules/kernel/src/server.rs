@@ -26,18 +26,47 @@ pub struct ServerParts {
     pub verifier: Arc<TokenVerifier>,
     pub internal_token: InternalToken,
     pub workers: Option<usize>,
+    pub jobs: JobSchedule,
 }
 
-/// A bound, not yet running server.
+/// Whether the modules' background jobs run on their timers, or only when a
+/// caller runs them (tests, so that nothing runs behind their back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobSchedule {
+    Timed,
+    Manual,
+}
+
+/// Every module's background jobs, to run once on demand.
+#[derive(Clone)]
+pub struct JobRunner {
+    jobs: Vec<crate::module::BackgroundJob>,
+}
+
+impl JobRunner {
+    /// Runs every job once, one after the other, in module order.
+    pub async fn run_all(&self) {
+        for job in &self.jobs {
+            (job.run)().await;
+        }
+    }
+}
+
+/// A server bound to its port; `run_until_stopped` serves.
 pub struct RunningServer {
     port: u16,
     server: Server,
     stop_jobs: watch::Sender<bool>,
+    jobs: JobRunner,
 }
 
 impl RunningServer {
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    pub fn jobs(&self) -> JobRunner {
+        self.jobs.clone()
     }
 
     /// Serves until a signal, then stops the jobs. SIGTERM is graceful
@@ -93,9 +122,10 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
     let internal_token = web::Data::new(parts.internal_token);
     let modules = parts.modules;
     let (stop_jobs, stopped) = watch::channel(false);
-    for module in &modules {
-        for job in module.background_jobs() {
-            spawn_job(job, stopped.clone());
+    let jobs: Vec<_> = modules.iter().flat_map(|m| m.background_jobs()).collect();
+    if parts.jobs == JobSchedule::Timed {
+        for job in &jobs {
+            spawn_job(job.clone(), stopped.clone());
         }
     }
 
@@ -113,11 +143,8 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
             .wrap(from_fn(observe_requests))
             .service(web::resource("/health/live").get(health::live))
             .service(web::resource("/health/ready").get(health::ready))
-            .service(web::resource("/metrics").get(health::metrics))
-            .service(web::resource("/docs").get(|| async {
-                HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
-            }))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", doc.clone()));
+            .service(web::resource("/metrics").get(health::metrics));
+        // The API first: routes are tried in order, and the docs' catch-all pattern is the slowest.
         let mut internal = web::scope("/internal/v1").wrap(from_fn(require_internal_token));
         for module in &app_modules {
             let name = module.info().name;
@@ -129,13 +156,17 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
                 .service(web::scope(&format!("/{name}")).configure(move |cfg| m.internal_routes(cfg)));
         }
         app.service(internal)
+            .service(web::resource("/docs").get(|| async {
+                HttpResponse::PermanentRedirect().insert_header(("location", "/docs/")).finish()
+            }))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", doc.clone()))
     })
     .shutdown_timeout(20)
     .listen(listener)?;
     if let Some(workers) = parts.workers {
         server = server.workers(workers.max(1));
     }
-    Ok(RunningServer { port, server: server.run(), stop_jobs })
+    Ok(RunningServer { port, server: server.run(), stop_jobs, jobs: JobRunner { jobs } })
 }
 
 fn spawn_job(job: crate::module::BackgroundJob, mut stopped: watch::Receiver<bool>) {

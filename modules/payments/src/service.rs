@@ -154,23 +154,32 @@ impl PaymentsApi for PaymentsService {
             ChargeOutcome::Succeeded { reference } => (PaymentStatus::Succeeded, Some(reference), None),
             ChargeOutcome::Declined { reason } => (PaymentStatus::Failed, None, Some(reason)),
         };
-        let id = row.id.clone();
-        let settled = self
+        let mut settled = row;
+        settled.status = status.as_str().into();
+        settled.provider_ref = reference;
+        settled.failure_reason = reason;
+        settled.updated_at = kernel::now();
+        let row = settled.clone();
+        let stored = self
             .db
             .run(move |c| {
-                store::settle(
+                let changed = store::settle(
                     c,
-                    &id,
-                    status.as_str(),
-                    reference.as_deref(),
-                    reason.as_deref(),
-                    kernel::now(),
+                    &row.id,
+                    &row.status,
+                    row.provider_ref.as_deref(),
+                    row.failure_reason.as_deref(),
+                    row.updated_at,
                 )
                 .map_err(DbError::from)?;
-                store::find(c, &id).map_err(DbError::from)
+                // Settled meanwhile by a concurrent call with the same key: its outcome stands.
+                match changed {
+                    1 => Ok(Some(row)),
+                    _ => store::find(c, &row.id).map_err(DbError::from),
+                }
             })
             .await?;
-        payment_dto(&settled.ok_or(PaymentsError::NotFound)?)
+        payment_dto(&stored.ok_or(PaymentsError::NotFound)?)
     }
 
     async fn refund(&self, payment_id: Uuid) -> Result<PaymentDto> {

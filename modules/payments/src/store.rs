@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use kernel::db::{DbBackend, DbConnection};
+use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
 
 use crate::schema::payments;
@@ -10,7 +10,7 @@ use crate::schema::payments;
 pub type QueryResult<T> = Result<T, diesel::result::Error>;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = payments)]
+#[diesel(table_name = payments, treat_none_as_default_value = false)]
 pub struct PaymentRow {
     pub id: String,
     pub idempotency_key: String,
@@ -58,20 +58,25 @@ pub fn settle(
     failure_reason: Option<&str>,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(payments::table.filter(payments::id.eq(id).and(payments::status.eq("pending"))))
-        .set((
-            payments::status.eq(status),
-            payments::provider_ref.eq(provider_ref),
-            payments::failure_reason.eq(failure_reason),
-            payments::updated_at.eq(at),
-        ))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(payments::table.filter(payments::id.eq(id).and(payments::status.eq("pending")))).set(
+            (
+                payments::status.eq(status),
+                payments::provider_ref.eq(provider_ref),
+                payments::failure_reason.eq(failure_reason),
+                payments::updated_at.eq(at),
+            ),
+        ),
+    )
 }
 
 pub fn mark_refunded(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(payments::table.filter(payments::id.eq(id).and(payments::status.eq("succeeded"))))
-        .set((payments::status.eq("refunded"), payments::updated_at.eq(at)))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(payments::table.filter(payments::id.eq(id).and(payments::status.eq("succeeded"))))
+            .set((payments::status.eq("refunded"), payments::updated_at.eq(at))),
+    )
 }
 
 /// Who may see which settled payments in a list.

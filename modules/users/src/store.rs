@@ -2,13 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use kernel::db::DbConnection;
+use kernel::db::{execute, DbConnection};
 use kernel::pagination::PageRequest;
 
 use crate::schema::{addresses, users};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
@@ -20,7 +20,7 @@ pub struct UserRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = addresses)]
+#[diesel(table_name = addresses, treat_none_as_default_value = false)]
 pub struct AddressRow {
     pub id: String,
     pub user_id: String,
@@ -67,11 +67,11 @@ pub fn list_users(conn: &mut DbConnection, page: PageRequest) -> QueryResult<(Ve
 }
 
 pub fn update_name(conn: &mut DbConnection, id: &str, name: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(users::table.find(id)).set((users::name.eq(name), users::updated_at.eq(at))).execute(conn)
+    execute(conn, diesel::update(users::table.find(id)).set((users::name.eq(name), users::updated_at.eq(at))))
 }
 
 pub fn update_role(conn: &mut DbConnection, id: &str, role: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(users::table.find(id)).set((users::role.eq(role), users::updated_at.eq(at))).execute(conn)
+    execute(conn, diesel::update(users::table.find(id)).set((users::role.eq(role), users::updated_at.eq(at))))
 }
 
 pub fn update_disabled(
@@ -80,9 +80,10 @@ pub fn update_disabled(
     disabled: bool,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(users::table.find(id))
-        .set((users::disabled.eq(disabled), users::updated_at.eq(at)))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(users::table.find(id)).set((users::disabled.eq(disabled), users::updated_at.eq(at))),
+    )
 }
 
 pub fn insert_address(conn: &mut DbConnection, row: &AddressRow) -> QueryResult<()> {
@@ -116,9 +117,11 @@ pub fn update_address(
     id: &str,
     changes: &AddressChanges,
 ) -> QueryResult<usize> {
-    diesel::update(addresses::table.filter(addresses::id.eq(id).and(addresses::user_id.eq(user_id))))
-        .set(changes)
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(addresses::table.filter(addresses::id.eq(id).and(addresses::user_id.eq(user_id))))
+            .set(changes),
+    )
 }
 
 pub fn delete_address(conn: &mut DbConnection, user_id: &str, id: &str) -> QueryResult<usize> {

@@ -19,6 +19,8 @@ const MAX_QUANTITY: i64 = 10_000;
 const MAX_HOLD_SECONDS: u64 = 7 * 24 * 3600;
 /// Transactions retried when the database reports a deadlock or a busy lock.
 const LOCK_RETRIES: u32 = 5;
+/// Attempts when a line was short but had the stock by the time it was looked at.
+const RACE_RETRIES: u32 = 3;
 
 type Tx<T> = std::result::Result<T, TxError<CatalogError>>;
 
@@ -64,35 +66,82 @@ fn reservation(row: &ReservationRow, lines: &[LineRow]) -> Result<Reservation> {
     })
 }
 
-/// Inside a transaction: takes stock for every line, or reports every line
-/// that cannot be served (unknown/archived products first).
-fn take_all(c: &mut DbConnection, lines: &[LineRow], now: chrono::NaiveDateTime) -> Tx<()> {
-    let (mut unknown, mut short) = (Vec::new(), Vec::new());
-    for line in lines {
-        if product_store::take_stock(c, &line.product_id, line.quantity, now)? == 1 {
-            continue;
+/// Why a reservation attempt rolled back.
+enum Rejection {
+    Catalog(CatalogError),
+    /// Some line could not be taken; what exactly is read after the rollback.
+    Short,
+}
+
+impl From<CatalogError> for Rejection {
+    fn from(e: CatalogError) -> Self {
+        Rejection::Catalog(e)
+    }
+}
+
+/// One attempt, in a transaction: the header claims the order id (a replay
+/// finds the reservation it made), then every line's stock is taken in one
+/// statement and the lines are written in another.
+fn reserve_once(
+    c: &mut DbConnection,
+    header: &ReservationRow,
+    rows: &[LineRow],
+) -> std::result::Result<Reservation, TxError<Rejection>> {
+    // The header goes first: on SQLite the transaction then starts by writing,
+    // so it waits for the lock instead of failing.
+    match store::insert(c, header) {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            let existing = store::find(c, &header.order_id)?.ok_or(TxError::Db(e))?;
+            let existing_lines = store::lines(c, &header.order_id)?;
+            if existing_lines != rows {
+                return Err(TxError::Rejected(
+                    CatalogError::ReservationConflict(
+                        "this order already holds a different reservation".into(),
+                    )
+                    .into(),
+                ));
+            }
+            return reservation(&existing, &existing_lines).map_err(|e| TxError::Rejected(e.into()));
         }
-        let product_id = stored_id(&line.product_id).map_err(|e| TxError::Rejected(e.into()))?;
-        match product_store::find(c, &line.product_id)? {
-            Some(p) if p.active => {
+        Err(e) => return Err(TxError::Db(e)),
+    }
+    if product_store::take_stock(c, rows, header.created_at)? != rows.len() {
+        return Err(TxError::Rejected(Rejection::Short));
+    }
+    store::insert_lines(c, rows)?;
+    reservation(header, rows).map_err(|e| TxError::Rejected(e.into()))
+}
+
+/// After a rolled-back attempt: which lines cannot be served (unknown or
+/// archived products first), or `None` if every line could be served now.
+fn shortfall(c: &mut DbConnection, rows: &[LineRow]) -> Result<Option<CatalogError>> {
+    let ids: Vec<String> = rows.iter().map(|l| l.product_id.clone()).collect();
+    let products = product_store::find_many(c, &ids).map_err(DbError::from)?;
+    let (mut unknown, mut short) = (Vec::new(), Vec::new());
+    for line in rows {
+        let product_id = stored_id(&line.product_id)?;
+        match products.iter().find(|p| p.id == line.product_id) {
+            Some(p) if !p.active => unknown.push(product_id),
+            None => unknown.push(product_id),
+            Some(p) if p.stock < line.quantity => {
                 short.push(Shortfall { product_id, requested: line.quantity, available: p.stock })
             }
-            _ => unknown.push(product_id),
+            Some(_) => {}
         }
     }
-    if !unknown.is_empty() {
-        return Err(TxError::Rejected(CatalogError::UnknownProducts(unknown)));
-    }
-    if !short.is_empty() {
-        return Err(TxError::Rejected(CatalogError::InsufficientStock(short)));
-    }
-    Ok(())
+    Ok(if !unknown.is_empty() {
+        Some(CatalogError::UnknownProducts(unknown))
+    } else if !short.is_empty() {
+        Some(CatalogError::InsufficientStock(short))
+    } else {
+        None
+    })
 }
 
 fn give_back(c: &mut DbConnection, order_id: &str, now: chrono::NaiveDateTime) -> Tx<()> {
-    for line in store::lines(c, order_id)? {
-        product_store::return_stock(c, &line.product_id, line.quantity, now)?;
-    }
+    let lines = store::lines(c, order_id)?;
+    product_store::return_stock(c, &lines, now)?;
     Ok(())
 }
 
@@ -152,8 +201,13 @@ impl CatalogService {
         let key = order_id.to_string();
         self.db
             .run(move |c| {
+                // Only a move that returns stock writes twice and needs a transaction.
                 retry_on_lock_conflict(LOCK_RETRIES, || {
-                    c.transaction(|c| transition(c, &key, from, to, returns_stock, ok_when))
+                    if returns_stock {
+                        c.transaction(|c| transition(c, &key, from, to, true, ok_when))
+                    } else {
+                        transition(c, &key, from, to, false, ok_when)
+                    }
                 })
                 .map_err(TxError::into_inner)
             })
@@ -195,30 +249,23 @@ impl CatalogApi for CatalogService {
             .collect();
         self.db
             .run(move |c| {
-                retry_on_lock_conflict(LOCK_RETRIES, || {
-                    c.transaction(|c| {
-                        // The header goes first: it claims the order id, and on SQLite the
-                        // transaction starts by writing, so it waits for the lock instead of failing.
-                        match store::insert(c, &header) {
-                            Ok(()) => {}
-                            Err(e) if is_unique_violation(&e) => {
-                                let existing = store::find(c, &header.order_id)?.ok_or(TxError::Db(e))?;
-                                let existing_lines = store::lines(c, &header.order_id)?;
-                                if existing_lines != rows {
-                                    return Err(TxError::Rejected(CatalogError::ReservationConflict(
-                                        "this order already holds a different reservation".into(),
-                                    )));
-                                }
-                                return reservation(&existing, &existing_lines).map_err(TxError::Rejected);
+                for _ in 0..RACE_RETRIES {
+                    let attempt = retry_on_lock_conflict(LOCK_RETRIES, || {
+                        c.transaction(|c| reserve_once(c, &header, &rows))
+                    });
+                    match attempt {
+                        Ok(reservation) => return Ok(reservation),
+                        Err(TxError::Db(e)) => return Err(CatalogError::from(DbError::from(e))),
+                        Err(TxError::Rejected(Rejection::Catalog(e))) => return Err(e),
+                        Err(TxError::Rejected(Rejection::Short)) => {
+                            if let Some(e) = shortfall(c, &rows)? {
+                                return Err(e);
                             }
-                            Err(e) => return Err(TxError::Db(e)),
+                            // The stock came back between the attempt and the look: try again.
                         }
-                        take_all(c, &rows, now)?;
-                        store::insert_lines(c, &rows)?;
-                        reservation(&header, &rows).map_err(TxError::Rejected)
-                    })
-                })
-                .map_err(TxError::into_inner)
+                    }
+                }
+                Err(ApiError::unavailable("the stock kept changing while reserving; retry").into())
             })
             .await
     }

@@ -1,15 +1,20 @@
 //! Products and categories.
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
-use kernel::db::{DbBackend, DbConnection};
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
 
+use super::reservations::LineRow;
 use super::QueryResult;
 use crate::schema::{categories, products};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = products)]
+#[diesel(table_name = products, treat_none_as_default_value = false)]
 pub struct ProductRow {
     pub id: String,
     pub sku: String,
@@ -40,7 +45,7 @@ pub struct ProductChanges {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = categories)]
+#[diesel(table_name = categories, treat_none_as_default_value = false)]
 pub struct CategoryRow {
     pub id: String,
     pub name: String,
@@ -107,8 +112,13 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ProductRow>
     products::table.find(id).select(ProductRow::as_select()).first(conn).optional()
 }
 
+/// One statement. A single id (the usual order) is looked up as `find` does:
+/// Diesel keeps that statement prepared, while an `IN` list is prepared anew each time.
 pub fn find_many(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<ProductRow>> {
-    products::table.filter(products::id.eq_any(ids)).select(ProductRow::as_select()).load(conn)
+    match ids {
+        [id] => Ok(find(conn, id)?.into_iter().collect()),
+        ids => products::table.filter(products::id.eq_any(ids)).select(ProductRow::as_select()).load(conn),
+    }
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ProductRow) -> QueryResult<()> {
@@ -116,35 +126,93 @@ pub fn insert(conn: &mut DbConnection, row: &ProductRow) -> QueryResult<()> {
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &ProductChanges) -> QueryResult<usize> {
-    diesel::update(products::table.find(id)).set(changes).execute(conn)
+    execute(conn, diesel::update(products::table.find(id)).set(changes))
 }
 
 pub fn set_stock(conn: &mut DbConnection, id: &str, stock: i64, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(products::table.find(id))
-        .set((products::stock.eq(stock), products::updated_at.eq(at)))
-        .execute(conn)
-}
-
-/// Takes `quantity` if that much is available on an active product: 1 row, else 0.
-pub fn take_stock(conn: &mut DbConnection, id: &str, quantity: i64, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        products::table
-            .filter(products::id.eq(id).and(products::active.eq(true)).and(products::stock.ge(quantity))),
+    execute(
+        conn,
+        diesel::update(products::table.find(id))
+            .set((products::stock.eq(stock), products::updated_at.eq(at))),
     )
-    .set((products::stock.eq(products::stock - quantity), products::updated_at.eq(at)))
-    .execute(conn)
 }
 
-/// Gives `quantity` back, whether or not the product is still active.
-pub fn return_stock(
-    conn: &mut DbConnection,
-    id: &str,
-    quantity: i64,
+/// Takes every line's quantity in one statement, all or nothing: the rows it
+/// matched, which is `lines.len()` only if every product is active and has
+/// the stock (any less, and the caller rolls back).
+pub fn take_stock(conn: &mut DbConnection, lines: &[LineRow], at: NaiveDateTime) -> QueryResult<usize> {
+    if lines.is_empty() {
+        return Ok(0);
+    }
+    execute(conn, StockChange { lines, take: true, at })
+}
+
+/// Gives every line's quantity back in one statement, whether or not the products are still active.
+pub fn return_stock(conn: &mut DbConnection, lines: &[LineRow], at: NaiveDateTime) -> QueryResult<usize> {
+    if lines.is_empty() {
+        return Ok(0);
+    }
+    execute(conn, StockChange { lines, take: false, at })
+}
+
+/// `UPDATE products SET stock = stock ∓ CASE id WHEN ? THEN ? … END,
+/// updated_at = ? WHERE id IN (…)`, and when taking, `AND active AND stock >=`
+/// the same CASE. Diesel's DSL cannot build a CASE whose length is known only
+/// at run time, so the statement writes its SQL itself; the names are those of
+/// `schema.rs`.
+struct StockChange<'a> {
+    lines: &'a [LineRow],
+    take: bool,
     at: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(products::table.find(id))
-        .set((products::stock.eq(products::stock + quantity), products::updated_at.eq(at)))
-        .execute(conn)
+}
+
+impl StockChange<'_> {
+    fn quantity_by_id<'b, DB>(&'b self, out: &mut AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: Backend,
+        String: ToSql<Text, DB>,
+        i64: ToSql<BigInt, DB>,
+    {
+        out.push_sql("CASE id");
+        for line in self.lines {
+            out.push_sql(" WHEN ");
+            out.push_bind_param::<Text, _>(&line.product_id)?;
+            out.push_sql(" THEN ");
+            out.push_bind_param::<BigInt, _>(&line.quantity)?;
+        }
+        out.push_sql(" END");
+        Ok(())
+    }
+}
+
+impl<DB> QueryFragment<DB> for StockChange<'_>
+where
+    DB: Backend,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(if self.take {
+            "UPDATE products SET stock = stock - "
+        } else {
+            "UPDATE products SET stock = stock + "
+        });
+        self.quantity_by_id(&mut out)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id IN (");
+        for (i, line) in self.lines.iter().enumerate() {
+            out.push_sql(if i == 0 { "" } else { ", " });
+            out.push_bind_param::<Text, _>(&line.product_id)?;
+        }
+        out.push_sql(")");
+        if self.take {
+            out.push_sql(" AND active = TRUE AND stock >= ");
+            self.quantity_by_id(&mut out)?;
+        }
+        Ok(())
+    }
 }
 
 pub fn category_exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {

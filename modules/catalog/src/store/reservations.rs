@@ -2,13 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use kernel::db::DbConnection;
+use kernel::db::{execute, DbConnection};
 
 use super::QueryResult;
 use crate::schema::{reservation_lines, reservations};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = reservations)]
+#[diesel(table_name = reservations, treat_none_as_default_value = false)]
 pub struct ReservationRow {
     pub order_id: String,
     pub status: String,
@@ -18,7 +18,7 @@ pub struct ReservationRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = reservation_lines)]
+#[diesel(table_name = reservation_lines, treat_none_as_default_value = false)]
 pub struct LineRow {
     pub order_id: String,
     pub product_id: String,
@@ -29,12 +29,9 @@ pub fn insert(conn: &mut DbConnection, row: &ReservationRow) -> QueryResult<()> 
     diesel::insert_into(reservations::table).values(row).execute(conn).map(drop)
 }
 
-/// One row at a time: multi-row inserts are not portable through `MultiConnection`.
+/// Every line in one statement.
 pub fn insert_lines(conn: &mut DbConnection, lines: &[LineRow]) -> QueryResult<()> {
-    for line in lines {
-        diesel::insert_into(reservation_lines::table).values(line).execute(conn)?;
-    }
-    Ok(())
+    kernel::insert_rows!(conn, reservation_lines::table, lines).map(drop)
 }
 
 pub fn find(conn: &mut DbConnection, order_id: &str) -> QueryResult<Option<ReservationRow>> {
@@ -58,11 +55,14 @@ pub fn transition(
     to: &str,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        reservations::table.filter(reservations::order_id.eq(order_id).and(reservations::status.eq(from))),
+    execute(
+        conn,
+        diesel::update(
+            reservations::table
+                .filter(reservations::order_id.eq(order_id).and(reservations::status.eq(from))),
+        )
+        .set((reservations::status.eq(to), reservations::updated_at.eq(at))),
     )
-    .set((reservations::status.eq(to), reservations::updated_at.eq(at)))
-    .execute(conn)
 }
 
 /// Held reservations past their expiry, oldest first.

@@ -1,5 +1,5 @@
-//! The connection type every store uses, and a pool manager that picks the
-//! backend from the URL and reports the real connection error.
+//! The connection type every store uses: opened for the backend the URL
+//! names, reporting the real connection error, and told apart when lost.
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -54,32 +54,30 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectError> {
     }
 }
 
-/// r2d2 manager over [`establish`].
-pub struct ConnectionManager {
-    url: DatabaseUrl,
-}
-
-impl ConnectionManager {
-    pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+/// True when `e` says the connection itself is gone (the server went away or
+/// closed it, the network dropped it) rather than the statement being wrong:
+/// the connection must be dropped, and the caller answers "unavailable".
+pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        Error::DatabaseError(_, info) => names_a_lost_connection(info.message()),
+        Error::RollbackErrorOnCommit { rollback_error, commit_error } => {
+            is_connection_lost(rollback_error) || is_connection_lost(commit_error)
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
     }
 }
 
-impl r2d2::ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
-    type Error = ConnectError;
-
-    fn connect(&self) -> Result<DbConnection, ConnectError> {
-        establish(&self.url)
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
-        use diesel::r2d2::R2D2Connection;
-        conn.ping().map_err(|e| ConnectError(e.to_string()))
-    }
-
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        use diesel::r2d2::R2D2Connection;
-        conn.is_broken()
-    }
+/// The client libraries' words for a connection that is gone
+/// (MySQL/MariaDB CR_SERVER_GONE_ERROR, CR_SERVER_LOST, a reset socket).
+fn names_a_lost_connection(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    ["gone away", "lost connection", "broken pipe", "connection reset", "can't connect", "not connected"]
+        .iter()
+        .any(|words| message.contains(words))
 }

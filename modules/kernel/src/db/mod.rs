@@ -1,22 +1,24 @@
-//! Per-module databases: a pool per module, blocking Diesel work moved off the
-//! async threads, migrations per backend.
+//! Per-module databases: a fixed set of connection threads per module (blocking
+//! Diesel work never runs on the async threads), migrations per backend.
 
 mod connection;
 pub mod migrate;
+mod prepared;
 mod url;
+mod workers;
 
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::Instrument as _;
-
-pub use connection::{establish, ConnectError, DbConnection};
+pub use connection::{establish, is_connection_lost, ConnectError, DbConnection};
 pub use migrate::{MigrationStatus, ModuleMigrations};
+pub use prepared::{execute, kept_prepared, KeptPrepared, PortableStatement};
 pub use url::{redact, Backend, DatabaseUrl};
 
 use crate::config::DatabaseSettings;
 use crate::error::ApiError;
-
-pub type Pool = r2d2::Pool<connection::ConnectionManager>;
+use workers::{Job, Workers, ABANDONED, QUEUED};
 
 /// The backend type of [`DbConnection`], for boxed (dynamically filtered) queries.
 pub type DbBackend = <DbConnection as diesel::Connection>::Backend;
@@ -27,9 +29,21 @@ pub enum DbError {
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("query failed: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("database task failed: {0}")]
     Task(String),
+}
+
+impl From<diesel::result::Error> for DbError {
+    /// A lost connection, or a lock still held after the wait and the retries,
+    /// is the database being unavailable (503), not the statement failing.
+    fn from(e: diesel::result::Error) -> Self {
+        if is_connection_lost(&e) || is_lock_conflict(&e) {
+            DbError::Unavailable(e.to_string())
+        } else {
+            DbError::Query(e)
+        }
+    }
 }
 
 impl From<DbError> for ApiError {
@@ -115,57 +129,67 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
 #[derive(Clone)]
 pub struct Database {
     module: &'static str,
-    url: DatabaseUrl,
-    pool: Pool,
+    workers: Arc<Workers>,
+    /// How long a call may wait for a free connection before it is answered 503.
+    wait: Duration,
 }
 
 impl Database {
-    /// Opens one connection to report a wrong URL or password at once, then builds the pool.
+    /// Opens one connection to report a wrong URL or password at once; it
+    /// becomes the first thread's connection.
     pub fn connect(
         module: &'static str,
         url: &str,
         settings: &DatabaseSettings,
     ) -> Result<Self, ConnectError> {
         let url = DatabaseUrl::parse(url).map_err(|e| ConnectError(format!("module {module}: {e}")))?;
-        establish(&url).map_err(|e| ConnectError(format!("module {module}: {e}")))?;
-        let pool = r2d2::Pool::builder()
-            .max_size(settings.pool_size.max(1))
-            .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
-            .build_unchecked(connection::ConnectionManager::new(url.clone()));
-        Ok(Self { module, url, pool })
+        let first = establish(&url).map_err(|e| ConnectError(format!("module {module}: {e}")))?;
+        let workers = Workers::new(module, url, settings.connections(), first);
+        Ok(Self {
+            module,
+            workers: Arc::new(workers),
+            wait: Duration::from_secs(settings.connect_timeout_secs.max(1)),
+        })
     }
 
     pub fn module(&self) -> &'static str {
         self.module
     }
 
-    pub fn url(&self) -> &DatabaseUrl {
-        &self.url
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.url.backend()
-    }
-
-    /// Runs blocking Diesel work on the blocking thread pool with a pooled
-    /// connection, inside the caller's tracing span.
+    /// Runs blocking Diesel work on one of the module's connection threads,
+    /// inside the caller's tracing span. The work either runs to its end or,
+    /// when no connection frees up within `database.connect_timeout_secs` (or
+    /// the caller goes away), never starts.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let claim = Arc::new(AtomicU8::new(QUEUED));
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            let mut conn = pool.get().map_err(|e| DbError::Unavailable(e.to_string()))?;
-            work(&mut conn)
-        })
-        .instrument(tracing::Span::current())
-        .await
-        .map_err(|e| E::from(DbError::Task(e.to_string())))?
+        self.workers.submit(Job {
+            claim: claim.clone(),
+            run: Box::new(move |conn| {
+                let _entered = span.enter();
+                let _ = answer.send(conn.map_err(E::from).and_then(work));
+            }),
+        });
+        let _abandon = AbandonOnDrop(&claim);
+        let mut answered = answered;
+        tokio::select! {
+            result = &mut answered => return result.map_err(|_| E::from(DbError::Task("the database thread stopped".into())))?,
+            () = tokio::time::sleep(self.wait) => {}
+        }
+        if claim.compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            return Err(E::from(DbError::Unavailable(format!(
+                "no {} database connection was free within {:?}",
+                self.module, self.wait
+            ))));
+        }
+        // A thread has started the work: its outcome is the answer.
+        answered.await.map_err(|_| E::from(DbError::Task("the database thread stopped".into())))?
     }
 
     /// Whether a connection can be had and answers.
@@ -174,9 +198,24 @@ impl Database {
         self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from)).await.is_ok()
     }
 
-    /// (open connections, idle connections) for the metrics.
+    /// (open connections, connections running a call) for the metrics.
     pub fn pool_state(&self) -> (u32, u32) {
-        let state = self.pool.state();
-        (state.connections, state.idle_connections)
+        let stats = self.workers.stats();
+        (stats.open.load(Ordering::Relaxed), stats.busy.load(Ordering::Relaxed))
+    }
+
+    /// SQL statements sent so far, transaction statements included.
+    pub fn statements(&self) -> u64 {
+        self.workers.stats().statements.load(Ordering::Relaxed)
+    }
+}
+
+/// Marks a call that never started as abandoned when its caller goes away
+/// (timeout, or the request future dropped), so no thread starts it later.
+struct AbandonOnDrop<'a>(&'a AtomicU8);
+
+impl Drop for AbandonOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.compare_exchange(QUEUED, ABANDONED, Ordering::AcqRel, Ordering::Acquire);
     }
 }

@@ -89,8 +89,20 @@ impl OrdersService {
         Ok(self.db.run(move |c| store::find(c, &key).map_err(DbError::from)).await?)
     }
 
+    async fn load_order(&self, id: Uuid) -> Result<Option<OrderRow>> {
+        let key = id.to_string();
+        Ok(self.db.run(move |c| store::find_order(c, &key).map_err(DbError::from)).await?)
+    }
+
     async fn reload(&self, id: Uuid) -> Result<OrderDto> {
         let (order, items) = self.load(id).await?.ok_or_else(order_not_found)?;
+        order_dto(&order, &items)
+    }
+
+    /// The order as known, with its items read.
+    async fn with_items(&self, order: OrderRow) -> Result<OrderDto> {
+        let key = order.id.clone();
+        let items = self.db.run(move |c| store::items(c, &key).map_err(DbError::from)).await?;
         order_dto(&order, &items)
     }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{order_not_found, status_of, OrdersService, Result};
 use crate::requests::PayOrder;
-use crate::store::orders as store;
+use crate::store::orders::{self as store, OrderRow};
 
 pub(super) fn not_payable(status: OrderStatus) -> ApiError {
     ApiError::conflict(
@@ -34,7 +34,7 @@ fn charge_key(order_id: Uuid, token: &str) -> String {
 impl OrdersService {
     pub async fn pay(&self, caller: AuthUser, id: Uuid, request: PayOrder) -> Result<OrderDto> {
         validate(&request)?;
-        let (order, _) = self.load(id).await?.ok_or_else(order_not_found)?;
+        let order = self.load_order(id).await?.ok_or_else(order_not_found)?;
         if order.user_id != caller.id.to_string() {
             return Err(order_not_found());
         }
@@ -51,7 +51,7 @@ impl OrdersService {
             // An earlier attempt's answer was lost: if it succeeded, use it rather than charge again.
             let earlier = self.payments.payments_for_order(id).await?;
             if let Some(paid) = earlier.iter().find(|p| p.status == PaymentStatus::Succeeded) {
-                return self.apply_payment(id, paid).await;
+                return self.apply_payment(order, paid).await;
             }
         }
         self.set_payment_pending(id, true).await?;
@@ -67,14 +67,14 @@ impl OrdersService {
             })
             .await?;
         match payment.status {
-            PaymentStatus::Succeeded => self.apply_payment(id, &payment).await,
+            PaymentStatus::Succeeded => self.apply_payment(order, &payment).await,
             PaymentStatus::Failed => {
                 self.set_payment_pending(id, false).await?;
                 Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", "the card was declined"))
             }
             // This key's charge was refunded earlier: the order cannot be paid with it again.
             PaymentStatus::Refunded => {
-                Err(not_payable(status_of(&self.load(id).await?.ok_or_else(order_not_found)?.0)?))
+                Err(not_payable(status_of(&self.load_order(id).await?.ok_or_else(order_not_found)?)?))
             }
             PaymentStatus::Pending => {
                 Err(ApiError::unavailable("the payment is still being processed; retry"))
@@ -82,18 +82,21 @@ impl OrdersService {
         }
     }
 
-    /// Marks the order paid by `payment` and commits its stock; if the order
-    /// can no longer be paid, refunds the payment instead.
-    pub(super) async fn apply_payment(&self, id: Uuid, payment: &PaymentDto) -> Result<OrderDto> {
-        let (key, payment_key) = (id.to_string(), payment.id.to_string());
-        let marked = self
-            .db
-            .run(move |c| store::mark_paid(c, &key, &payment_key, kernel::now()).map_err(DbError::from))
-            .await?;
+    /// Marks `order` (as last read) paid by `payment` and commits its stock;
+    /// if the order can no longer be paid, refunds the payment instead.
+    pub(super) async fn apply_payment(&self, mut order: OrderRow, payment: &PaymentDto) -> Result<OrderDto> {
+        let id = stored_id(&order.id)?;
+        let (key, payment_key, at) = (order.id.clone(), payment.id.to_string(), kernel::now());
+        let marked =
+            self.db.run(move |c| store::mark_paid(c, &key, &payment_key, at).map_err(DbError::from)).await?;
         if marked == 1 {
             tracing::info!(order_id = %id, payment_id = %payment.id, "order paid");
             self.settle_stock(id, OrderStatus::Paid).await;
-            return self.reload(id).await;
+            order.status = OrderStatus::Paid.as_str().into();
+            order.payment_id = Some(payment.id.to_string());
+            order.payment_pending = false;
+            order.updated_at = at;
+            return self.with_items(order).await;
         }
         let (order, items) = self.load(id).await?.ok_or_else(order_not_found)?;
         let status = status_of(&order)?;

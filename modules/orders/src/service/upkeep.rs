@@ -7,7 +7,7 @@ use payments_api::PaymentStatus;
 use uuid::Uuid;
 
 use super::{status_of, OrdersService, Result};
-use crate::store::orders as store;
+use crate::store::orders::{self as store, OrderRow};
 
 /// Orders untouched this long with an unfinished step are picked up by the reconciler.
 const SETTLE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
@@ -53,7 +53,7 @@ impl OrdersService {
             let id = stored_id(&order.id)?;
             let status = status_of(&order)?;
             if order.payment_pending {
-                if let Err(e) = self.settle_payment(id, status).await {
+                if let Err(e) = self.settle_payment(order.clone(), status).await {
                     tracing::warn!(order_id = %id, error = %e, "payment outcome left for the next run");
                     continue;
                 }
@@ -65,13 +65,14 @@ impl OrdersService {
         Ok(count)
     }
 
-    async fn settle_payment(&self, id: Uuid, status: OrderStatus) -> Result<()> {
+    async fn settle_payment(&self, order: OrderRow, status: OrderStatus) -> Result<()> {
+        let id = stored_id(&order.id)?;
         let payments = self.payments.payments_for_order(id).await?;
         if let Some(paid) = payments.iter().find(|p| p.status == PaymentStatus::Succeeded) {
             if matches!(status, OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled) {
                 // Makes the order paid, or refunds the payment if it cannot be applied
                 // (answered `order_not_payable` once refunded). Anything else: retry next run.
-                match self.apply_payment(id, paid).await {
+                match self.apply_payment(order, paid).await {
                     Ok(_) => {}
                     Err(e) if e.code() == "order_not_payable" => {}
                     Err(e) => {

@@ -2,13 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use kernel::db::DbConnection;
+use kernel::db::{execute, DbConnection};
 
 use super::QueryResult;
 use crate::schema::idempotency_keys;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = idempotency_keys)]
+#[diesel(table_name = idempotency_keys, treat_none_as_default_value = false)]
 pub struct KeyRow {
     pub user_id: String,
     pub scope: String,
@@ -54,9 +54,11 @@ pub fn complete(
     status: i32,
     body: &str,
 ) -> QueryResult<usize> {
-    diesel::update(keyed(user_id, scope, key))
-        .set((idempotency_keys::response_status.eq(status), idempotency_keys::response_body.eq(body)))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(keyed(user_id, scope, key))
+            .set((idempotency_keys::response_status.eq(status), idempotency_keys::response_body.eq(body))),
+    )
 }
 
 /// Forgets a key whose request failed in a way worth retrying (5xx).
@@ -74,13 +76,15 @@ pub fn take_over(
     stale_before: NaiveDateTime,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(
-        keyed(user_id, scope, key)
-            .filter(idempotency_keys::response_status.is_null())
-            .filter(idempotency_keys::created_at.lt(stale_before)),
+    execute(
+        conn,
+        diesel::update(
+            keyed(user_id, scope, key)
+                .filter(idempotency_keys::response_status.is_null())
+                .filter(idempotency_keys::created_at.lt(stale_before)),
+        )
+        .set(idempotency_keys::created_at.eq(now)),
     )
-    .set(idempotency_keys::created_at.eq(now))
-    .execute(conn)
 }
 
 /// Drops stored answers older than `before`.

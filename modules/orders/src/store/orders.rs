@@ -2,14 +2,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use kernel::db::{DbBackend, DbConnection};
+use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
 
 use super::QueryResult;
 use crate::schema::{order_items, orders};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = orders)]
+#[diesel(table_name = orders, treat_none_as_default_value = false)]
 pub struct OrderRow {
     pub id: String,
     pub user_id: String,
@@ -30,7 +30,7 @@ pub struct OrderRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = order_items)]
+#[diesel(table_name = order_items, treat_none_as_default_value = false)]
 pub struct ItemRow {
     pub order_id: String,
     pub product_id: String,
@@ -40,15 +40,11 @@ pub struct ItemRow {
     pub line_total_cents: i64,
 }
 
-/// The order and its items in one transaction; items one row at a time
-/// (multi-row inserts are not portable through `MultiConnection`).
+/// The order and its items in one transaction.
 pub fn insert(conn: &mut DbConnection, order: &OrderRow, items: &[ItemRow]) -> QueryResult<()> {
     conn.transaction(|conn| {
         diesel::insert_into(orders::table).values(order).execute(conn)?;
-        for item in items {
-            diesel::insert_into(order_items::table).values(item).execute(conn)?;
-        }
-        Ok(())
+        kernel::insert_rows!(conn, order_items::table, items).map(drop)
     })
 }
 
@@ -56,15 +52,23 @@ pub fn insert(conn: &mut DbConnection, order: &OrderRow, items: &[ItemRow]) -> Q
 pub type OrderWithItems = (OrderRow, Vec<ItemRow>);
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderWithItems>> {
-    let Some(order) = orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()? else {
+    let Some(order) = find_order(conn, id)? else {
         return Ok(None);
     };
-    let items = order_items::table
-        .filter(order_items::order_id.eq(id))
+    Ok(Some((order, items(conn, id)?)))
+}
+
+/// The order row alone, for steps that decide on its state.
+pub fn find_order(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderRow>> {
+    orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()
+}
+
+pub fn items(conn: &mut DbConnection, order_id: &str) -> QueryResult<Vec<ItemRow>> {
+    order_items::table
+        .filter(order_items::order_id.eq(order_id))
         .order(order_items::product_id.asc())
         .select(ItemRow::as_select())
-        .load(conn)?;
-    Ok(Some((order, items)))
+        .load(conn)
 }
 
 fn visible(user_id: Option<&str>) -> orders::BoxedQuery<'static, DbBackend> {
@@ -115,9 +119,14 @@ pub fn transition(
     stock_pending: bool,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq(from))))
-        .set((orders::status.eq(to), orders::stock_pending.eq(stock_pending), orders::updated_at.eq(at)))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq(from)))).set((
+            orders::status.eq(to),
+            orders::stock_pending.eq(stock_pending),
+            orders::updated_at.eq(at),
+        )),
+    )
 }
 
 /// pending_payment → paid with its payment, stock commit pending.
@@ -127,15 +136,17 @@ pub fn mark_paid(
     payment_id: &str,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq("pending_payment"))))
-        .set((
-            orders::status.eq("paid"),
-            orders::payment_id.eq(payment_id),
-            orders::payment_pending.eq(false),
-            orders::stock_pending.eq(true),
-            orders::updated_at.eq(at),
-        ))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq("pending_payment"))))
+            .set((
+                orders::status.eq("paid"),
+                orders::payment_id.eq(payment_id),
+                orders::payment_pending.eq(false),
+                orders::stock_pending.eq(true),
+                orders::updated_at.eq(at),
+            )),
+    )
 }
 
 pub fn set_payment_pending(
@@ -144,21 +155,25 @@ pub fn set_payment_pending(
     pending: bool,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    diesel::update(orders::table.find(id))
-        .set((orders::payment_pending.eq(pending), orders::updated_at.eq(at)))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(orders::table.find(id))
+            .set((orders::payment_pending.eq(pending), orders::updated_at.eq(at))),
+    )
 }
 
 pub fn touch(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(orders::table.find(id)).set(orders::updated_at.eq(at)).execute(conn)
+    execute(conn, diesel::update(orders::table.find(id)).set(orders::updated_at.eq(at)))
 }
 
 /// Clears the catalog flag once the catalog has done what `status` needs;
 /// conditional on the status, so a newer transition's flag is not cleared.
 pub fn stock_done(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<usize> {
-    diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq(status))))
-        .set(orders::stock_pending.eq(false))
-        .execute(conn)
+    execute(
+        conn,
+        diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq(status))))
+            .set(orders::stock_pending.eq(false)),
+    )
 }
 
 /// Unpaid orders past their expiry.
