@@ -25,6 +25,12 @@ pub async fn create_product(app: &TestApp, admin: &User, sku: &str, price_cents:
     body(response).await
 }
 
+/// The stock as the catalog holds it, through a `CatalogApi` (never a kept public answer).
+pub async fn stock_in(api: &dyn CatalogApi, id: &str) -> i64 {
+    let found = api.get_products(vec![Uuid::parse_str(id).expect("uuid")]).await.expect("lookup");
+    found.first().expect("the product").stock
+}
+
 pub async fn stock_of(app: &TestApp, id: &str) -> i64 {
     body(app.get(&format!("/api/v1/catalog/products/{id}"), None).await).await["stock"]
         .as_i64()
@@ -325,7 +331,7 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!((stock_of(app, a_id).await, stock_of(app, b_id).await), (5, 1));
+    assert_eq!((stock_in(api.as_ref(), a_id).await, stock_in(api.as_ref(), b_id).await), (5, 1));
 
     // Unknown products are named.
     let ghost = json!({"id": Uuid::now_v7().to_string()});
@@ -333,7 +339,7 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
         api.reserve(reserve(Uuid::now_v7(), vec![line(&a, 1), line(&ghost, 1)])).await,
         Err(CatalogError::UnknownProducts(ids)) if ids.len() == 1
     ));
-    assert_eq!(stock_of(app, a_id).await, 5);
+    assert_eq!(stock_in(api.as_ref(), a_id).await, 5);
 
     // Reserve is idempotent by order id; other lines for that order conflict.
     let held = api.reserve(reserve(order, vec![line(&a, 2), line(&b, 1)])).await.expect("reserve");
@@ -341,7 +347,7 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
     let again =
         api.reserve(reserve(order, vec![line(&b, 1), line(&a, 1), line(&a, 1)])).await.expect("replay");
     assert_eq!(again, held);
-    assert_eq!((stock_of(app, a_id).await, stock_of(app, b_id).await), (3, 0));
+    assert_eq!((stock_in(api.as_ref(), a_id).await, stock_in(api.as_ref(), b_id).await), (3, 0));
     assert!(matches!(
         api.reserve(reserve(order, vec![line(&a, 1)])).await,
         Err(CatalogError::ReservationConflict(_))
@@ -350,7 +356,7 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
     // Release gives stock back once; commit after release is refused.
     api.release(order).await.expect("release");
     api.release(order).await.expect("release again");
-    assert_eq!((stock_of(app, a_id).await, stock_of(app, b_id).await), (5, 1));
+    assert_eq!((stock_in(api.as_ref(), a_id).await, stock_in(api.as_ref(), b_id).await), (5, 1));
     assert!(matches!(api.commit(order).await, Err(CatalogError::ReservationConflict(_))));
     api.release(Uuid::now_v7()).await.expect("releasing an unknown order is fine");
 
@@ -359,11 +365,11 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
     api.reserve(reserve(paid, vec![line(&a, 4)])).await.expect("reserve");
     api.commit(paid).await.expect("commit");
     api.commit(paid).await.expect("commit again");
-    assert_eq!(stock_of(app, a_id).await, 1);
+    assert_eq!(stock_in(api.as_ref(), a_id).await, 1);
     assert!(matches!(api.release(paid).await, Err(CatalogError::ReservationConflict(_))));
     api.restock(paid).await.expect("restock");
     api.restock(paid).await.expect("restock again");
-    assert_eq!(stock_of(app, a_id).await, 5);
+    assert_eq!(stock_in(api.as_ref(), a_id).await, 5);
     assert!(matches!(api.commit(Uuid::now_v7()).await, Err(CatalogError::ReservationNotFound)));
     assert!(matches!(api.restock(Uuid::now_v7()).await, Err(CatalogError::ReservationNotFound)));
 
@@ -398,7 +404,7 @@ async fn bad_reservations_are_rejected_before_touching_stock() {
     assert_eq!(stock_of(&app, a["id"].as_str().expect("id")).await, 5);
 }
 
-async fn race(app: &TestApp, api: Arc<dyn CatalogApi>, product: &Value) {
+async fn race(api: Arc<dyn CatalogApi>, product: &Value) {
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let api = api.clone();
@@ -415,7 +421,7 @@ async fn race(app: &TestApp, api: Arc<dyn CatalogApi>, product: &Value) {
         }
     }
     assert_eq!((won, short), (10, 40));
-    assert_eq!(stock_of(app, product["id"].as_str().expect("id")).await, 0);
+    assert_eq!(stock_in(api.as_ref(), product["id"].as_str().expect("id")).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -423,9 +429,9 @@ async fn fifty_concurrent_reservations_never_oversell() {
     let app = spawn_app().await;
     let admin = app.admin("race-admin@example.com").await;
     let local = create_product(&app, &admin, "RACE-LOCAL", 100, 10).await;
-    race(&app, in_process(&app), &local).await;
+    race(in_process(&app), &local).await;
     let remote = create_product(&app, &admin, "RACE-HTTP", 100, 10).await;
-    race(&app, over_http(&app), &remote).await;
+    race(over_http(&app), &remote).await;
 }
 
 #[tokio::test]
@@ -442,10 +448,63 @@ async fn expired_reservations_are_released_by_the_catalog() {
         .await
         .expect("reserve");
     let id = product["id"].as_str().expect("id");
-    assert_eq!(stock_of(&app, id).await, 1);
+    assert_eq!(stock_in(&service, id).await, 1);
     assert_eq!(service.release_expired().await.expect("sweep"), 0, "not expired yet");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(service.release_expired().await.expect("sweep"), 1);
-    assert_eq!(stock_of(&app, id).await, 3);
+    assert_eq!(stock_in(&service, id).await, 3);
     assert!(matches!(service.commit(order).await, Err(CatalogError::ReservationConflict(_))));
+}
+
+async fn read(app: &TestApp, path: &str) -> Value {
+    body(app.get(path, None).await).await
+}
+
+/// Public product reads and list pages are kept for at most a second
+/// (`read_cache.rs`): a replica that did not make a write may answer with what it
+/// read before it, but never once a second has passed; the replica that wrote reads it at once.
+#[tokio::test]
+async fn no_replica_answers_with_a_price_or_stock_older_than_a_second() {
+    let a = spawn_app().await;
+    let b = a.replica().await;
+    let admin = a.admin("cache-admin@example.com").await;
+    let product = create_product(&a, &admin, "CACHE-1", 100, 5).await;
+    let id = product["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/catalog/products/{id}");
+    let page = "/api/v1/catalog/products?sort=price_asc";
+
+    let kept_by_b = std::time::Instant::now();
+    assert_eq!(read(&b, &path).await["price_cents"], 100);
+    assert_eq!(read(&b, page).await["items"][0]["stock"], 5);
+
+    let changed = a.send_json(Method::PATCH, &path, Some(&admin.access), &json!({"price_cents": 250})).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let restocked =
+        a.send_json(Method::PUT, &format!("{path}/stock"), Some(&admin.access), &json!({"stock": 9})).await;
+    assert_eq!(restocked.status(), StatusCode::OK);
+    let written = std::time::Instant::now();
+
+    let on_a = read(&a, &path).await;
+    assert_eq!(
+        (on_a["price_cents"].clone(), on_a["stock"].clone()),
+        (json!(250), json!(9)),
+        "a reads its writes"
+    );
+    assert_eq!(read(&a, page).await["items"][0]["stock"], 9);
+    if kept_by_b.elapsed() < std::time::Duration::from_millis(500) {
+        assert_eq!(read(&b, &path).await["price_cents"], 100, "b answers from what it kept");
+    }
+
+    tokio::time::sleep(std::time::Duration::from_secs(1).saturating_sub(written.elapsed())).await;
+    let on_b = read(&b, &path).await;
+    assert_eq!(
+        (on_b["price_cents"].clone(), on_b["stock"].clone()),
+        (json!(250), json!(9)),
+        "a second after the write"
+    );
+    let listed = read(&b, page).await;
+    assert_eq!(
+        (listed["items"][0]["price_cents"].clone(), listed["items"][0]["stock"].clone()),
+        (json!(250), json!(9))
+    );
 }

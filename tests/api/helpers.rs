@@ -20,7 +20,7 @@ pub struct TestApp {
     pub settings: Settings,
     /// The modules' background jobs: they never run on their own in tests.
     pub jobs: JobRunner,
-    _databases: TestDatabases,
+    databases: std::sync::Arc<TestDatabases>,
 }
 
 /// Fresh databases of every module for one test: SQLite files in a temporary
@@ -76,6 +76,10 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     settings.auth.signing_key_file = databases.dir.path().join("signing_key.pem").display().to_string();
     settings.database.url = databases.url.clone();
     customise(&mut settings);
+    start(settings, std::sync::Arc::new(databases)).await
+}
+
+async fn start(settings: Settings, databases: std::sync::Arc<TestDatabases>) -> TestApp {
     let app = Application::build_with(&settings, JobSchedule::Manual).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let jobs = app.jobs();
@@ -88,7 +92,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("client"),
         settings,
         jobs,
-        _databases: databases,
+        databases,
     }
 }
 
@@ -100,6 +104,11 @@ pub struct User {
 }
 
 impl TestApp {
+    /// A second replica of this app: its own process state, the same databases and keys.
+    pub async fn replica(&self) -> TestApp {
+        start(self.settings.clone(), self.databases.clone()).await
+    }
+
     /// Runs every module's background jobs once, as their timers would.
     pub async fn run_jobs(&self) {
         self.jobs.run_all().await;

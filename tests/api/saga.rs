@@ -17,7 +17,7 @@ use payments_api::{ChargeRequest, PaymentDto, PaymentStatus, PaymentsApi, Paymen
 use users_api::{AddressDto, NewUser, UserDto, UsersApi, UsersError};
 use uuid::Uuid;
 
-use crate::catalog::{create_product, stock_of};
+use crate::catalog::{create_product, stock_in};
 use crate::helpers::{spawn_app, TestApp};
 
 /// Where a fake fails. `…Lost` steps do their work, then lose the answer.
@@ -128,7 +128,8 @@ impl UsersApi for FlakyUsers {
 
 /// An orders service over the test app's databases, with faults to inject.
 struct Saga {
-    app: TestApp,
+    /// Keeps the app (and its databases) alive for the test.
+    _app: TestApp,
     orders: OrdersService,
     catalog: Arc<dyn CatalogApi>,
     payments: Arc<dyn PaymentsApi>,
@@ -165,7 +166,7 @@ async fn saga(ttl: Duration) -> Saga {
     Saga {
         customer: as_user(&customer_user.id, Role::Customer),
         admin: as_user(&admin_user.id, Role::Admin),
-        app,
+        _app: app,
         orders,
         catalog,
         payments,
@@ -185,7 +186,7 @@ impl Saga {
         }
     }
     async fn stock(&self) -> i64 {
-        stock_of(&self.app, &self.product_id().to_string()).await
+        stock_in(self.catalog.as_ref(), &self.product_id().to_string()).await
     }
     async fn order_count(&self) -> i64 {
         let page = kernel::pagination::PageParams::default().validate().expect("page");

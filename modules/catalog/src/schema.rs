@@ -29,6 +29,8 @@ diesel::table! {
     reservations (order_id) {
         order_id -> Text,
         status -> Text,
+        /// JSON: `[{"product_id": …, "quantity": …}]`, sorted by product id.
+        items -> Text,
         expires_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -36,11 +38,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    reservation_lines (order_id, product_id) {
-        order_id -> Text,
-        product_id -> Text,
-        quantity -> BigInt,
+    /// Active products per list scope: `all`, or `category:<id>`.
+    product_counts (scope) {
+        scope -> Text,
+        active_products -> BigInt,
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(categories, products, reservations, reservation_lines);
+diesel::allow_tables_to_appear_in_same_query!(categories, products, reservations, product_counts);

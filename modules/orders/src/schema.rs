@@ -7,28 +7,16 @@ diesel::table! {
         status -> Text,
         total_cents -> BigInt,
         currency -> Text,
-        ship_line1 -> Nullable<Text>,
-        ship_line2 -> Nullable<Text>,
-        ship_city -> Nullable<Text>,
-        ship_postal_code -> Nullable<Text>,
-        ship_country -> Nullable<Text>,
+        /// JSON: the items as placed (see `store::orders::Item`), sorted by product id.
+        items -> Text,
+        /// JSON: the shipping address as placed (see `store::orders::Address`).
+        shipping_address -> Nullable<Text>,
         payment_id -> Nullable<Text>,
         payment_pending -> Bool,
         stock_pending -> Bool,
         expires_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    order_items (order_id, product_id) {
-        order_id -> Text,
-        product_id -> Text,
-        name -> Text,
-        unit_price_cents -> BigInt,
-        quantity -> BigInt,
-        line_total_cents -> BigInt,
     }
 }
 
@@ -44,4 +32,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(orders, order_items, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(orders, idempotency_keys);

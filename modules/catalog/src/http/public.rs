@@ -30,11 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (status = 200, description = "One page of active products", body = Page<ProductDto>),
         (status = 422, description = "Bad filter, sort or page", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list_products(
-    catalog: Service,
-    query: web::Query<ProductQuery>,
-) -> Answer<web::Json<Page<ProductDto>>> {
-    Ok(web::Json(catalog.list_products(query.into_inner()).await?))
+pub async fn list_products(catalog: Service, query: web::Query<ProductQuery>) -> Answer<HttpResponse> {
+    Ok(json(catalog.list_json(query.into_inner()).await?))
 }
 
 /// One product, archived ones included.
@@ -44,8 +41,13 @@ pub async fn list_products(
         (status = 200, description = "The product", body = ProductDto),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get_product(catalog: Service, id: web::Path<Uuid>) -> Answer<web::Json<ProductDto>> {
-    Ok(web::Json(catalog.product(id.into_inner()).await?))
+pub async fn get_product(catalog: Service, id: web::Path<Uuid>) -> Answer<HttpResponse> {
+    Ok(json(catalog.product_json(id.into_inner()).await?))
+}
+
+/// A 200 with JSON the service rendered (and may have kept; see `read_cache.rs`).
+fn json(body: actix_web::web::Bytes) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(body)
 }
 
 /// Creates a product (admin).

@@ -1,7 +1,9 @@
 //! The catalog's rules: products and categories for the public API
-//! (`products.rs`), stock reservations for orders (`reservations.rs`).
+//! (`products.rs`, answered through `read_cache.rs`), stock reservations for
+//! orders (`reservations.rs`).
 
 mod products;
+mod read_cache;
 mod reservations;
 
 use catalog_api::{CatalogError, ProductDto};
@@ -10,16 +12,18 @@ use kernel::db::{stored_id, Database};
 use crate::store::products::ProductRow;
 
 pub use products::CategoryDto;
+use read_cache::ReadCache;
 
 pub struct CatalogService {
     db: Database,
+    cache: ReadCache,
 }
 
 type Result<T> = std::result::Result<T, CatalogError>;
 
 impl CatalogService {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self { db, cache: ReadCache::default() }
     }
 
     pub fn database(&self) -> &Database {

@@ -1,3 +1,4 @@
+use actix_web::web::Bytes;
 use catalog_api::{CatalogError, ProductDto};
 use diesel::Connection as _;
 use kernel::db::{is_unique_violation, stored_id, DbError, TxError};
@@ -11,6 +12,7 @@ use super::{product_dto, CatalogService, Result};
 use crate::requests::{
     slugify, valid_slug, NewCategory, NewProduct, ProductQuery, ProductUpdate, StockUpdate,
 };
+use crate::store::counts;
 use crate::store::products::{self as store, CategoryRow, ProductChanges, ProductFilter, ProductRow, Sort};
 
 /// A product category.
@@ -39,6 +41,38 @@ fn sku_conflict(e: diesel::result::Error) -> TxError<CatalogError> {
 }
 
 impl CatalogService {
+    /// A page of the public list as JSON, from the read cache while fresh.
+    pub async fn list_json(&self, query: ProductQuery) -> Result<Bytes> {
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            query.page,
+            query.per_page,
+            query.q,
+            query.category_id,
+            query.min_price_cents,
+            query.max_price_cents,
+            query.sort
+        );
+        if let Some(json) = self.cache.page(&key) {
+            return Ok(json);
+        }
+        let start = self.cache.start_read();
+        let json = to_json(&self.list_products(query).await?)?;
+        self.cache.keep_page(key, start, json.clone());
+        Ok(json)
+    }
+
+    /// A product as public JSON, from the read cache while fresh.
+    pub async fn product_json(&self, id: Uuid) -> Result<Bytes> {
+        if let Some(json) = self.cache.product(id) {
+            return Ok(json);
+        }
+        let start = self.cache.start_read();
+        let json = to_json(&self.product(id).await?)?;
+        self.cache.keep_product(id, start, json.clone());
+        Ok(json)
+    }
+
     pub async fn list_products(&self, query: ProductQuery) -> Result<Page<ProductDto>> {
         let page = PageParams { page: query.page, per_page: query.per_page }.validate()?;
         let mut errors = Vec::new();
@@ -126,12 +160,16 @@ impl CatalogService {
                             return Err(TxError::Rejected(unknown_category()));
                         }
                     }
-                    store::insert(c, &row).map_err(sku_conflict)
+                    store::insert(c, &row).map_err(sku_conflict)?;
+                    counts::product_changed(c, None, (row.active, row.category_id.as_deref()))?;
+                    Ok(())
                 })
                 .map_err(TxError::into_inner)
             })
             .await?;
-        product_dto(saved)
+        let product = product_dto(saved)?;
+        self.cache.forget([product.id]);
+        Ok(product)
     }
 
     pub async fn update_product(&self, id: Uuid, update: ProductUpdate) -> Result<ProductDto> {
@@ -152,46 +190,61 @@ impl CatalogService {
             active: update.active,
             updated_at: Some(kernel::now()),
         };
-        let key = id.to_string();
-        self.db
-            .run(move |c| {
-                c.transaction(|c| {
-                    if let Some(Some(category)) = &changes.category_id {
-                        if !store::category_exists(c, category)? {
-                            return Err(TxError::Rejected(unknown_category()));
-                        }
-                    }
-                    match store::update(c, &key, &changes).map_err(sku_conflict)? {
-                        0 => Err(TxError::Rejected(CatalogError::ProductNotFound)),
-                        _ => Ok(()),
-                    }
-                })
-                .map_err(TxError::into_inner)
-            })
-            .await?;
-        self.product(id).await
+        product_dto(self.change(id, changes).await?)
     }
 
     /// Archives: the product stops being listed and ordered; orders keep their history.
     pub async fn archive_product(&self, id: Uuid) -> Result<()> {
         let changes =
             ProductChanges { active: Some(false), updated_at: Some(kernel::now()), ..Default::default() };
+        self.change(id, changes).await.map(drop)
+    }
+
+    /// Applies an admin's changes in one transaction, with the list counts;
+    /// returns the product as it now is.
+    async fn change(&self, id: Uuid, changes: ProductChanges) -> Result<ProductRow> {
         let key = id.to_string();
-        match self.db.run(move |c| store::update(c, &key, &changes).map_err(DbError::from)).await? {
-            0 => Err(CatalogError::ProductNotFound),
-            _ => Ok(()),
-        }
+        let changed = self
+            .db
+            .run(move |c| {
+                c.transaction(|c| {
+                    // Writing first locks the row, so what is read next stays true until commit.
+                    if store::touch(c, &key, kernel::now())? == 0 {
+                        return Err(TxError::Rejected(CatalogError::ProductNotFound));
+                    }
+                    let before =
+                        store::find(c, &key)?.ok_or(TxError::Rejected(CatalogError::ProductNotFound))?;
+                    if let Some(Some(category)) = &changes.category_id {
+                        if !store::category_exists(c, category)? {
+                            return Err(TxError::Rejected(unknown_category()));
+                        }
+                    }
+                    store::update(c, &key, &changes).map_err(sku_conflict)?;
+                    let after = changes.applied_to(before.clone());
+                    counts::product_changed(
+                        c,
+                        Some((before.active, before.category_id.as_deref())),
+                        (after.active, after.category_id.as_deref()),
+                    )?;
+                    Ok(after)
+                })
+                .map_err(TxError::into_inner)
+            })
+            .await;
+        self.cache.forget([id]);
+        changed
     }
 
     pub async fn set_stock(&self, id: Uuid, update: StockUpdate) -> Result<ProductDto> {
         validate(&update)?;
         let key = id.to_string();
         let stock = update.stock;
-        match self
+        let changed = self
             .db
             .run(move |c| store::set_stock(c, &key, stock, kernel::now()).map_err(DbError::from))
-            .await?
-        {
+            .await?;
+        self.cache.forget([id]);
+        match changed {
             0 => Err(CatalogError::ProductNotFound),
             _ => self.product(id).await,
         }
@@ -217,15 +270,29 @@ impl CatalogService {
         };
         let saved = row.clone();
         self.db
-            .run(move |c| match store::insert_category(c, &row) {
-                Err(e) if is_unique_violation(&e) => {
-                    Err(ApiError::conflict("duplicate_slug", "another category has this slug").into())
-                }
-                other => other.map_err(|e| CatalogError::from(DbError::from(e))),
+            .run(move |c| {
+                c.transaction(|c| {
+                    store::insert_category(c, &row).map_err(|e| {
+                        if is_unique_violation(&e) {
+                            let taken =
+                                ApiError::conflict("duplicate_slug", "another category has this slug");
+                            TxError::<CatalogError>::Rejected(taken.into())
+                        } else {
+                            TxError::Db(e)
+                        }
+                    })?;
+                    counts::start(c, &counts::category(&row.id))?;
+                    Ok(())
+                })
+                .map_err(TxError::into_inner)
             })
             .await?;
         category_dto(saved)
     }
+}
+
+fn to_json(value: &impl Serialize) -> Result<Bytes> {
+    Ok(Bytes::from(serde_json::to_vec(value).map_err(ApiError::internal)?))
 }
 
 fn category_dto(row: CategoryRow) -> Result<CategoryDto> {

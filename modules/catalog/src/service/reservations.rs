@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{product_dto, CatalogService, Result};
 use crate::store::products as product_store;
-use crate::store::reservations::{self as store, LineRow, ReservationRow};
+use crate::store::reservations::{self as store, encode_lines, Line, ReservationRow};
 
 const MAX_LINES: usize = 100;
 const MAX_QUANTITY: i64 = 10_000;
@@ -54,11 +54,18 @@ fn status_of(row: &ReservationRow) -> Result<ReservationStatus> {
     })
 }
 
-fn reservation(row: &ReservationRow, lines: &[LineRow]) -> Result<Reservation> {
+/// The lines a stored reservation holds; unreadable lines are a corrupted row.
+fn lines_of(row: &ReservationRow) -> Result<Vec<Line>> {
+    row.lines().map_err(|e| {
+        ApiError::internal(format!("stored lines of reservation {} are unreadable: {e}", row.order_id)).into()
+    })
+}
+
+fn reservation(row: &ReservationRow) -> Result<Reservation> {
     Ok(Reservation {
         order_id: stored_id(&row.order_id)?,
         status: status_of(row)?,
-        lines: lines
+        lines: lines_of(row)?
             .iter()
             .map(|l| Ok(ReservationLine { product_id: stored_id(&l.product_id)?, quantity: l.quantity }))
             .collect::<Result<_>>()?,
@@ -79,22 +86,20 @@ impl From<CatalogError> for Rejection {
     }
 }
 
-/// One attempt, in a transaction: the header claims the order id (a replay
-/// finds the reservation it made), then every line's stock is taken in one
-/// statement and the lines are written in another.
+/// One attempt, in a transaction: the reservation row claims the order id (a
+/// replay finds the reservation it made), then every line's stock is taken in one statement.
 fn reserve_once(
     c: &mut DbConnection,
-    header: &ReservationRow,
-    rows: &[LineRow],
+    row: &ReservationRow,
+    lines: &[Line],
 ) -> std::result::Result<Reservation, TxError<Rejection>> {
-    // The header goes first: on SQLite the transaction then starts by writing,
+    // The row goes first: on SQLite the transaction then starts by writing,
     // so it waits for the lock instead of failing.
-    match store::insert(c, header) {
+    match store::insert(c, row) {
         Ok(()) => {}
         Err(e) if is_unique_violation(&e) => {
-            let existing = store::find(c, &header.order_id)?.ok_or(TxError::Db(e))?;
-            let existing_lines = store::lines(c, &header.order_id)?;
-            if existing_lines != rows {
+            let existing = store::find(c, &row.order_id)?.ok_or(TxError::Db(e))?;
+            if lines_of(&existing).map_err(|e| TxError::Rejected(e.into()))? != lines {
                 return Err(TxError::Rejected(
                     CatalogError::ReservationConflict(
                         "this order already holds a different reservation".into(),
@@ -102,20 +107,19 @@ fn reserve_once(
                     .into(),
                 ));
             }
-            return reservation(&existing, &existing_lines).map_err(|e| TxError::Rejected(e.into()));
+            return reservation(&existing).map_err(|e| TxError::Rejected(e.into()));
         }
         Err(e) => return Err(TxError::Db(e)),
     }
-    if product_store::take_stock(c, rows, header.created_at)? != rows.len() {
+    if product_store::take_stock(c, lines, row.created_at)? != lines.len() {
         return Err(TxError::Rejected(Rejection::Short));
     }
-    store::insert_lines(c, rows)?;
-    reservation(header, rows).map_err(|e| TxError::Rejected(e.into()))
+    reservation(row).map_err(|e| TxError::Rejected(e.into()))
 }
 
 /// After a rolled-back attempt: which lines cannot be served (unknown or
 /// archived products first), or `None` if every line could be served now.
-fn shortfall(c: &mut DbConnection, rows: &[LineRow]) -> Result<Option<CatalogError>> {
+fn shortfall(c: &mut DbConnection, rows: &[Line]) -> Result<Option<CatalogError>> {
     let ids: Vec<String> = rows.iter().map(|l| l.product_id.clone()).collect();
     let products = product_store::find_many(c, &ids).map_err(DbError::from)?;
     let (mut unknown, mut short) = (Vec::new(), Vec::new());
@@ -140,8 +144,10 @@ fn shortfall(c: &mut DbConnection, rows: &[LineRow]) -> Result<Option<CatalogErr
 }
 
 fn give_back(c: &mut DbConnection, order_id: &str, now: chrono::NaiveDateTime) -> Tx<()> {
-    let lines = store::lines(c, order_id)?;
-    product_store::return_stock(c, &lines, now)?;
+    let Some(row) = store::find(c, order_id)? else {
+        return Err(TxError::Rejected(CatalogError::ReservationNotFound));
+    };
+    product_store::return_stock(c, &lines_of(&row).map_err(TxError::Rejected)?, now)?;
     Ok(())
 }
 
@@ -199,7 +205,8 @@ impl CatalogService {
         ok_when: &'static [ReservationStatus],
     ) -> Result<()> {
         let key = order_id.to_string();
-        self.db
+        let moved = self
+            .db
             .run(move |c| {
                 // Only a move that returns stock writes twice and needs a transaction.
                 retry_on_lock_conflict(LOCK_RETRIES, || {
@@ -211,7 +218,11 @@ impl CatalogService {
                 })
                 .map_err(TxError::into_inner)
             })
-            .await
+            .await;
+        if returns_stock {
+            self.cache.forget_all();
+        }
+        moved
     }
 }
 
@@ -228,37 +239,36 @@ impl CatalogApi for CatalogService {
 
     async fn reserve(&self, request: ReserveRequest) -> Result<Reservation> {
         let lines = normalise(&request.lines)?;
+        let products: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
         if !(1..=MAX_HOLD_SECONDS).contains(&request.hold_seconds) {
             return Err(ApiError::invalid_field("hold_seconds", "must be between 1 s and 7 days").into());
         }
         let now = kernel::now();
-        let header = ReservationRow {
+        let lines: Vec<Line> = lines
+            .iter()
+            .map(|l| Line { product_id: l.product_id.to_string(), quantity: l.quantity })
+            .collect();
+        let row = ReservationRow {
             order_id: request.order_id.to_string(),
             status: ReservationStatus::Held.as_str().into(),
+            items: encode_lines(&lines),
             expires_at: now + chrono::Duration::seconds(request.hold_seconds as i64),
             created_at: now,
             updated_at: now,
         };
-        let rows: Vec<LineRow> = lines
-            .iter()
-            .map(|l| LineRow {
-                order_id: header.order_id.clone(),
-                product_id: l.product_id.to_string(),
-                quantity: l.quantity,
-            })
-            .collect();
-        self.db
+        let reserved = self
+            .db
             .run(move |c| {
                 for _ in 0..RACE_RETRIES {
                     let attempt = retry_on_lock_conflict(LOCK_RETRIES, || {
-                        c.transaction(|c| reserve_once(c, &header, &rows))
+                        c.transaction(|c| reserve_once(c, &row, &lines))
                     });
                     match attempt {
                         Ok(reservation) => return Ok(reservation),
                         Err(TxError::Db(e)) => return Err(CatalogError::from(DbError::from(e))),
                         Err(TxError::Rejected(Rejection::Catalog(e))) => return Err(e),
                         Err(TxError::Rejected(Rejection::Short)) => {
-                            if let Some(e) = shortfall(c, &rows)? {
+                            if let Some(e) = shortfall(c, &lines)? {
                                 return Err(e);
                             }
                             // The stock came back between the attempt and the look: try again.
@@ -267,7 +277,9 @@ impl CatalogApi for CatalogService {
                 }
                 Err(ApiError::unavailable("the stock kept changing while reserving; retry").into())
             })
-            .await
+            .await;
+        self.cache.forget(products);
+        reserved
     }
 
     async fn release(&self, order_id: Uuid) -> Result<()> {

@@ -1,5 +1,6 @@
 //! The catalog module's queries. Synchronous: called inside `Database::run`.
 
+pub mod counts;
 pub mod products;
 pub mod reservations;
 

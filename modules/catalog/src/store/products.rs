@@ -9,7 +9,8 @@ use diesel::sql_types::{BigInt, Text, Timestamp};
 use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
 
-use super::reservations::LineRow;
+use super::counts;
+use super::reservations::Line;
 use super::QueryResult;
 use crate::schema::{categories, products};
 
@@ -42,6 +43,24 @@ pub struct ProductChanges {
     pub category_id: Option<Option<String>>,
     pub active: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
+}
+
+impl ProductChanges {
+    /// `row` with these changes made.
+    pub fn applied_to(&self, row: ProductRow) -> ProductRow {
+        let changes = self.clone();
+        ProductRow {
+            sku: changes.sku.unwrap_or(row.sku),
+            name: changes.name.unwrap_or(row.name),
+            description: changes.description.unwrap_or(row.description),
+            price_cents: changes.price_cents.unwrap_or(row.price_cents),
+            currency: changes.currency.unwrap_or(row.currency),
+            category_id: changes.category_id.unwrap_or(row.category_id),
+            active: changes.active.unwrap_or(row.active),
+            updated_at: changes.updated_at.unwrap_or(row.updated_at),
+            ..row
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -89,7 +108,8 @@ fn filtered(filter: &ProductFilter) -> products::BoxedQuery<'static, DbBackend> 
     query
 }
 
-/// One page and the total: two queries, whatever the page size.
+/// One page and the total: two queries, whatever the page size. Without a
+/// text or price filter the total is the scope's kept count, else a count of the matches.
 pub fn list(
     conn: &mut DbConnection,
     filter: &ProductFilter,
@@ -104,7 +124,18 @@ pub fn list(
         Sort::Name => query.order((products::name.asc(), products::id.asc())),
     };
     let rows = query.limit(page.limit()).offset(page.offset()).select(ProductRow::as_select()).load(conn)?;
-    let total = filtered(filter).count().get_result(conn)?;
+    let counted = filter.name_contains.is_none()
+        && filter.min_price_cents.is_none()
+        && filter.max_price_cents.is_none();
+    let kept = if counted {
+        counts::active_products(conn, &counts::scope_of(filter.category_id.as_deref()))?
+    } else {
+        None
+    };
+    let total = match kept {
+        Some(total) => total,
+        None => filtered(filter).count().get_result(conn)?,
+    };
     Ok((rows, total))
 }
 
@@ -129,6 +160,11 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &ProductChanges) -> Qu
     execute(conn, diesel::update(products::table.find(id)).set(changes))
 }
 
+/// Marks the row updated: 1 if it exists. Inside a transaction, it locks the row first.
+pub fn touch(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    execute(conn, diesel::update(products::table.find(id)).set(products::updated_at.eq(at)))
+}
+
 pub fn set_stock(conn: &mut DbConnection, id: &str, stock: i64, at: NaiveDateTime) -> QueryResult<usize> {
     execute(
         conn,
@@ -140,7 +176,7 @@ pub fn set_stock(conn: &mut DbConnection, id: &str, stock: i64, at: NaiveDateTim
 /// Takes every line's quantity in one statement, all or nothing: the rows it
 /// matched, which is `lines.len()` only if every product is active and has
 /// the stock (any less, and the caller rolls back).
-pub fn take_stock(conn: &mut DbConnection, lines: &[LineRow], at: NaiveDateTime) -> QueryResult<usize> {
+pub fn take_stock(conn: &mut DbConnection, lines: &[Line], at: NaiveDateTime) -> QueryResult<usize> {
     if lines.is_empty() {
         return Ok(0);
     }
@@ -148,7 +184,7 @@ pub fn take_stock(conn: &mut DbConnection, lines: &[LineRow], at: NaiveDateTime)
 }
 
 /// Gives every line's quantity back in one statement, whether or not the products are still active.
-pub fn return_stock(conn: &mut DbConnection, lines: &[LineRow], at: NaiveDateTime) -> QueryResult<usize> {
+pub fn return_stock(conn: &mut DbConnection, lines: &[Line], at: NaiveDateTime) -> QueryResult<usize> {
     if lines.is_empty() {
         return Ok(0);
     }
@@ -161,7 +197,7 @@ pub fn return_stock(conn: &mut DbConnection, lines: &[LineRow], at: NaiveDateTim
 /// at run time, so the statement writes its SQL itself; the names are those of
 /// `schema.rs`.
 struct StockChange<'a> {
-    lines: &'a [LineRow],
+    lines: &'a [Line],
     take: bool,
     at: NaiveDateTime,
 }
@@ -183,6 +219,12 @@ impl StockChange<'_> {
         out.push_sql(" END");
         Ok(())
     }
+}
+
+/// No static id: its SQL depends on how many lines it has.
+impl diesel::query_builder::QueryId for StockChange<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 impl<DB> QueryFragment<DB> for StockChange<'_>

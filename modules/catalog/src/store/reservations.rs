@@ -1,49 +1,49 @@
-//! Stock reservations: a header per order and its lines.
+//! Stock reservations: one row per order, its lines inside it.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kernel::db::{execute, DbConnection};
+use serde::{Deserialize, Serialize};
 
 use super::QueryResult;
-use crate::schema::{reservation_lines, reservations};
+use crate::schema::reservations;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = reservations, treat_none_as_default_value = false)]
 pub struct ReservationRow {
     pub order_id: String,
     pub status: String,
+    /// The lines as JSON (see [`Line`]).
+    pub items: String,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = reservation_lines, treat_none_as_default_value = false)]
-pub struct LineRow {
-    pub order_id: String,
+/// How much of one product a reservation holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
     pub product_id: String,
     pub quantity: i64,
+}
+
+impl ReservationRow {
+    pub fn lines(&self) -> Result<Vec<Line>, serde_json::Error> {
+        serde_json::from_str(&self.items)
+    }
+}
+
+/// `lines` as stored in [`ReservationRow::items`].
+pub fn encode_lines(lines: &[Line]) -> String {
+    serde_json::to_string(lines).expect("strings and integers always serialize")
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ReservationRow) -> QueryResult<()> {
     diesel::insert_into(reservations::table).values(row).execute(conn).map(drop)
 }
 
-/// Every line in one statement.
-pub fn insert_lines(conn: &mut DbConnection, lines: &[LineRow]) -> QueryResult<()> {
-    kernel::insert_rows!(conn, reservation_lines::table, lines).map(drop)
-}
-
 pub fn find(conn: &mut DbConnection, order_id: &str) -> QueryResult<Option<ReservationRow>> {
     reservations::table.find(order_id).select(ReservationRow::as_select()).first(conn).optional()
-}
-
-pub fn lines(conn: &mut DbConnection, order_id: &str) -> QueryResult<Vec<LineRow>> {
-    reservation_lines::table
-        .filter(reservation_lines::order_id.eq(order_id))
-        .order(reservation_lines::product_id.asc())
-        .select(LineRow::as_select())
-        .load(conn)
 }
 
 /// Moves a reservation from `from` to `to`: 1 if this call moved it, else 0.

@@ -18,12 +18,19 @@ pub trait KeySource: Send + Sync {
 /// An unknown `kid` triggers a refetch at most this often, so forged key ids
 /// cannot turn every request into a call to the auth service.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// Tokens whose signature was checked, remembered until they expire: a client
+/// sends the same access token for its whole life, and checking an Ed25519
+/// signature costs more than the rest of a typical request. Bounded: when full,
+/// it starts over.
+const VERIFIED_TOKENS: usize = 4096;
 
 pub struct TokenVerifier {
     source: Arc<dyn KeySource>,
     keys: RwLock<HashMap<String, DecodingKey>>,
     last_fetch: Mutex<Option<Instant>>,
     validation: Validation,
+    /// Exact token text → who it names and when it expires (Unix seconds).
+    verified: Mutex<HashMap<String, (AuthUser, i64)>>,
 }
 
 impl TokenVerifier {
@@ -33,7 +40,13 @@ impl TokenVerifier {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        Self { source, keys: RwLock::new(HashMap::new()), last_fetch: Mutex::new(None), validation }
+        Self {
+            source,
+            keys: RwLock::new(HashMap::new()),
+            last_fetch: Mutex::new(None),
+            validation,
+            verified: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Loads the key set; called at start and when a token names an unknown key.
@@ -50,6 +63,8 @@ impl TokenVerifier {
         }
         let count = fresh.len();
         *self.keys.write().map_err(|e| e.to_string())? = fresh;
+        // A key that left the set must stop vouching for the tokens it signed.
+        self.verified.lock().map_err(|e| e.to_string())?.clear();
         Ok(count)
     }
 
@@ -71,6 +86,31 @@ impl TokenVerifier {
 
     /// Checks signature, algorithm, expiry, issuer and audience.
     pub async fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
+        if let Some(user) = self.already_verified(token)? {
+            return Ok(user);
+        }
+        let (user, exp) = self.check(token).await?;
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        if verified.len() >= VERIFIED_TOKENS {
+            verified.clear();
+        }
+        verified.insert(token.to_owned(), (user, exp));
+        Ok(user)
+    }
+
+    /// A token seen before: its user while it is unexpired, the expiry error once it is not.
+    fn already_verified(&self, token: &str) -> Result<Option<AuthUser>, ApiError> {
+        let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        match verified.get(token) {
+            Some((user, exp)) if chrono::Utc::now().timestamp() <= exp + self.validation.leeway as i64 => {
+                Ok(Some(*user))
+            }
+            Some(_) => Err(ApiError::unauthorized("the access token has expired")),
+            None => Ok(None),
+        }
+    }
+
+    async fn check(&self, token: &str) -> Result<(AuthUser, i64), ApiError> {
         let invalid = || ApiError::unauthorized("the access token is invalid");
         let header = decode_header(token).map_err(|_| invalid())?;
         if header.alg != ALGORITHM {
@@ -92,6 +132,6 @@ impl TokenVerifier {
             ErrorKind::ExpiredSignature => ApiError::unauthorized("the access token has expired"),
             _ => invalid(),
         })?;
-        Ok(AuthUser { id: data.claims.sub, role: data.claims.role })
+        Ok((AuthUser { id: data.claims.sub, role: data.claims.role }, data.claims.exp))
     }
 }

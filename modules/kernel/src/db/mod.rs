@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use connection::{establish, is_connection_lost, ConnectError, DbConnection};
 pub use migrate::{MigrationStatus, ModuleMigrations};
-pub use prepared::{execute, kept_prepared, KeptPrepared, PortableStatement};
+pub use prepared::{execute, PortableStatement};
 pub use url::{redact, Backend, DatabaseUrl};
 
 use crate::config::DatabaseSettings;

@@ -15,12 +15,12 @@ fn not_cancellable(status: OrderStatus) -> ApiError {
 
 impl OrdersService {
     pub async fn cancel(&self, caller: AuthUser, id: Uuid) -> Result<OrderDto> {
-        let (order, _) = self.visible(caller, id).await?;
+        let order = self.visible(caller, id).await?;
         match status_of(&order)? {
             OrderStatus::PendingPayment => {
                 if !self.transition(id, OrderStatus::PendingPayment, OrderStatus::Cancelled).await? {
                     // Paid, expired or cancelled by someone else meanwhile.
-                    let (order, _) = self.visible(caller, id).await?;
+                    let order = self.visible(caller, id).await?;
                     return Err(not_cancellable(status_of(&order)?));
                 }
                 tracing::info!(order_id = %id, "order cancelled");

@@ -1,6 +1,8 @@
-//! Placing an order: prices from the catalog, the address from users, stock
-//! reserved, then the order recorded. A failure after the reservation
-//! releases it; a crash there leaves it to the catalog's own expiry.
+//! Placing an order: prices from the catalog, the address from users; the
+//! order is written first as `placing` (the intent), then its stock is
+//! reserved, then it becomes `pending_payment`. A failure on the way undoes
+//! what was done; after a crash the reconciler finds the placing order and
+//! undoes it (upkeep.rs), so no stock stays held by an order nobody can see.
 
 use std::collections::BTreeMap;
 
@@ -16,7 +18,7 @@ use uuid::Uuid;
 
 use super::{order_dto, OrdersService, Result, HOLD_GRACE};
 use crate::requests::CreateOrder;
-use crate::store::orders::{self as store, ItemRow, OrderRow};
+use crate::store::orders::{self as store, encode, Address, Item, OrderRow};
 
 fn too_large() -> ApiError {
     ApiError::invalid_field("items", "the order total is too large")
@@ -67,8 +69,7 @@ impl OrdersService {
             let quantity = quantities[&product.id];
             let line_total = product.price_cents.checked_mul(quantity).ok_or_else(too_large)?;
             total = total.checked_add(line_total).ok_or_else(too_large)?;
-            items.push(ItemRow {
-                order_id: order_id.to_string(),
+            items.push(Item {
                 product_id: product.id.to_string(),
                 name: product.name.clone(),
                 unit_price_cents: product.price_cents,
@@ -80,17 +81,22 @@ impl OrdersService {
 
         let now = kernel::now();
         let ttl = chrono::Duration::from_std(self.reservation_ttl).map_err(ApiError::internal)?;
-        let order = OrderRow {
+        let mut order = OrderRow {
             id: order_id.to_string(),
             user_id: caller.id.to_string(),
-            status: OrderStatus::PendingPayment.as_str().into(),
+            status: store::PLACING.into(),
             total_cents: total,
             currency,
-            ship_line1: address.as_ref().map(|a| a.line1.clone()),
-            ship_line2: address.as_ref().and_then(|a| a.line2.clone()),
-            ship_city: address.as_ref().map(|a| a.city.clone()),
-            ship_postal_code: address.as_ref().map(|a| a.postal_code.clone()),
-            ship_country: address.as_ref().map(|a| a.country.clone()),
+            items: encode(&items),
+            shipping_address: address.map(|a| {
+                encode(&Address {
+                    line1: a.line1,
+                    line2: a.line2,
+                    city: a.city,
+                    postal_code: a.postal_code,
+                    country: a.country,
+                })
+            }),
             payment_id: None,
             payment_pending: false,
             stock_pending: false,
@@ -98,6 +104,8 @@ impl OrdersService {
             created_at: now,
             updated_at: now,
         };
+        let intent = order.clone();
+        self.db.run(move |c| store::insert(c, &intent).map_err(DbError::from)).await?;
 
         let reserve = ReserveRequest {
             order_id,
@@ -112,16 +120,35 @@ impl OrdersService {
                 // The outcome is unknown (timeout, outage): undo whatever may have happened.
                 self.release_quietly(order_id).await;
             }
+            self.forget_placing(order_id).await;
             return Err(e.into());
         }
 
-        let (saved, saved_items) = (order.clone(), items.clone());
-        if let Err(e) = self.db.run(move |c| store::insert(c, &order, &items).map_err(DbError::from)).await {
+        let (key, at) = (order.id.clone(), kernel::now());
+        let placed: Result<usize> =
+            self.db.run(move |c| store::placed(c, &key, at).map_err(|e| DbError::from(e).into())).await;
+        if placed.as_ref().ok() != Some(&1) {
+            // Not recorded (the database failed, or the reconciler gave up on a slow request):
+            // nobody will pay for this stock.
             self.release_quietly(order_id).await;
-            return Err(e.into());
+            self.forget_placing(order_id).await;
+            return Err(placed.err().unwrap_or_else(|| {
+                ApiError::unavailable("placing the order took too long; nothing was reserved")
+            }));
         }
         tracing::info!(%order_id, total_cents = total, "order placed");
-        order_dto(&saved, &saved_items)
+        order.status = OrderStatus::PendingPayment.as_str().into();
+        order.updated_at = at;
+        order_dto(&order)
+    }
+
+    /// Removes an order that never got past placing; the reconciler does it
+    /// later if this fails.
+    pub(super) async fn forget_placing(&self, order_id: Uuid) {
+        let key = order_id.to_string();
+        if let Err(e) = self.db.run(move |c| store::forget_placing(c, &key).map_err(DbError::from)).await {
+            tracing::warn!(%order_id, error = %e, "placing order left for the reconciler");
+        }
     }
 
     /// Compensation: give the stock back; the catalog's expiry covers a failure here.

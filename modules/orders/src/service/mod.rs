@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 pub use idempotency::{Begun, StoredAnswer};
 
-use crate::store::orders::{self as store, ItemRow, OrderRow};
+use crate::store::orders::{self as store, OrderRow};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -64,46 +64,30 @@ impl OrdersService {
         let owner = (!caller.is_admin()).then(|| caller.id.to_string());
         let (rows, total) =
             self.db.run(move |c| store::list(c, owner.as_deref(), page).map_err(DbError::from)).await?;
-        let items = rows.iter().map(|(o, i)| order_dto(o, i)).collect::<Result<Vec<_>>>()?;
+        let items = rows.iter().map(order_dto).collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, page, total))
     }
 
     /// The order if the caller owns it or is an admin; anyone else gets 404.
     pub async fn get(&self, caller: AuthUser, id: Uuid) -> Result<OrderDto> {
-        let (order, items) = self.visible(caller, id).await?;
-        order_dto(&order, &items)
+        order_dto(&self.visible(caller, id).await?)
     }
 
-    async fn visible(&self, caller: AuthUser, id: Uuid) -> Result<(OrderRow, Vec<ItemRow>)> {
-        let found = self.load(id).await?;
-        match found {
-            Some((order, items)) if caller.is_admin() || order.user_id == caller.id.to_string() => {
-                Ok((order, items))
-            }
+    async fn visible(&self, caller: AuthUser, id: Uuid) -> Result<OrderRow> {
+        match self.load(id).await? {
+            Some(order) if caller.is_admin() || order.user_id == caller.id.to_string() => Ok(order),
             _ => Err(order_not_found()),
         }
     }
 
-    async fn load(&self, id: Uuid) -> Result<Option<(OrderRow, Vec<ItemRow>)>> {
+    /// The order, unless it does not exist or is still being placed.
+    async fn load(&self, id: Uuid) -> Result<Option<OrderRow>> {
         let key = id.to_string();
         Ok(self.db.run(move |c| store::find(c, &key).map_err(DbError::from)).await?)
     }
 
-    async fn load_order(&self, id: Uuid) -> Result<Option<OrderRow>> {
-        let key = id.to_string();
-        Ok(self.db.run(move |c| store::find_order(c, &key).map_err(DbError::from)).await?)
-    }
-
     async fn reload(&self, id: Uuid) -> Result<OrderDto> {
-        let (order, items) = self.load(id).await?.ok_or_else(order_not_found)?;
-        order_dto(&order, &items)
-    }
-
-    /// The order as known, with its items read.
-    async fn with_items(&self, order: OrderRow) -> Result<OrderDto> {
-        let key = order.id.clone();
-        let items = self.db.run(move |c| store::items(c, &key).map_err(DbError::from)).await?;
-        order_dto(&order, &items)
+        order_dto(&self.load(id).await?.ok_or_else(order_not_found)?)
     }
 
     /// `from` → `to` (conditional): true if this call made the move.
@@ -165,28 +149,29 @@ fn status_of(order: &OrderRow) -> Result<OrderStatus> {
         .ok_or_else(|| ApiError::internal(format!("stored order status `{}` is unknown", order.status)))
 }
 
-fn order_dto(order: &OrderRow, items: &[ItemRow]) -> Result<OrderDto> {
+fn order_dto(order: &OrderRow) -> Result<OrderDto> {
+    let unreadable = |what: &str, e: serde_json::Error| {
+        ApiError::internal(format!("stored {what} of order {} is unreadable: {e}", order.id))
+    };
+    let items = order.items().map_err(|e| unreadable("items", e))?;
     let shipping_address =
-        match (&order.ship_line1, &order.ship_city, &order.ship_postal_code, &order.ship_country) {
-            (Some(line1), Some(city), Some(postal_code), Some(country)) => Some(ShippingAddress {
-                line1: line1.clone(),
-                line2: order.ship_line2.clone(),
-                city: city.clone(),
-                postal_code: postal_code.clone(),
-                country: country.clone(),
-            }),
-            _ => None,
-        };
+        order.shipping_address().map_err(|e| unreadable("shipping address", e))?.map(|a| ShippingAddress {
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            postal_code: a.postal_code,
+            country: a.country,
+        });
     Ok(OrderDto {
         id: stored_id(&order.id)?,
         user_id: stored_id(&order.user_id)?,
         status: status_of(order)?,
         items: items
-            .iter()
+            .into_iter()
             .map(|i| {
                 Ok(OrderItemDto {
                     product_id: stored_id(&i.product_id)?,
-                    name: i.name.clone(),
+                    name: i.name,
                     unit_price_cents: i.unit_price_cents,
                     quantity: i.quantity,
                     line_total_cents: i.line_total_cents,

@@ -34,7 +34,7 @@ fn charge_key(order_id: Uuid, token: &str) -> String {
 impl OrdersService {
     pub async fn pay(&self, caller: AuthUser, id: Uuid, request: PayOrder) -> Result<OrderDto> {
         validate(&request)?;
-        let order = self.load_order(id).await?.ok_or_else(order_not_found)?;
+        let order = self.load(id).await?.ok_or_else(order_not_found)?;
         if order.user_id != caller.id.to_string() {
             return Err(order_not_found());
         }
@@ -74,7 +74,7 @@ impl OrdersService {
             }
             // This key's charge was refunded earlier: the order cannot be paid with it again.
             PaymentStatus::Refunded => {
-                Err(not_payable(status_of(&self.load_order(id).await?.ok_or_else(order_not_found)?)?))
+                Err(not_payable(status_of(&self.load(id).await?.ok_or_else(order_not_found)?)?))
             }
             PaymentStatus::Pending => {
                 Err(ApiError::unavailable("the payment is still being processed; retry"))
@@ -96,14 +96,14 @@ impl OrdersService {
             order.payment_id = Some(payment.id.to_string());
             order.payment_pending = false;
             order.updated_at = at;
-            return self.with_items(order).await;
+            return super::order_dto(&order);
         }
-        let (order, items) = self.load(id).await?.ok_or_else(order_not_found)?;
+        let order = self.load(id).await?.ok_or_else(order_not_found)?;
         let status = status_of(&order)?;
         if status == OrderStatus::Paid
             && order.payment_id.as_deref().map(stored_id).transpose()? == Some(payment.id)
         {
-            return super::order_dto(&order, &items); // a replay of the same payment
+            return super::order_dto(&order); // a replay of the same payment
         }
         tracing::warn!(order_id = %id, payment_id = %payment.id, status = status.as_str(), "refunding a payment the order cannot take");
         self.payments.refund(payment.id).await?;

@@ -11,6 +11,9 @@ use crate::store::orders::{self as store, OrderRow};
 
 /// Orders untouched this long with an unfinished step are picked up by the reconciler.
 const SETTLE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
+/// An order still placing after this long lost its request (a crash, or a
+/// request that gave up): no request lasts this long (its calls time out sooner).
+const PLACING_GIVEN_UP_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 const BATCH: i64 = 100;
 
 impl OrdersService {
@@ -41,7 +44,29 @@ impl OrdersService {
     /// and charges whose outcome never reached the order (a succeeded payment
     /// makes a pending order paid, and is refunded if the order expired or was cancelled).
     pub async fn reconcile(&self) -> Result<usize> {
-        self.reconcile_older_than(SETTLE_AFTER).await
+        let undone = self.undo_placing_older_than(PLACING_GIVEN_UP_AFTER).await?;
+        Ok(undone + self.reconcile_older_than(SETTLE_AFTER).await?)
+    }
+
+    /// Undoes orders left placing for `age`: their reservation (if it was
+    /// made) is released, and the order, which nobody was told about, removed.
+    pub async fn undo_placing_older_than(&self, age: chrono::Duration) -> Result<usize> {
+        let before = kernel::now() - age;
+        let stale =
+            self.db.run(move |c| store::stale_placing(c, before, BATCH).map_err(DbError::from)).await?;
+        let mut undone = 0;
+        for id in stale {
+            let id = stored_id(&id)?;
+            match self.catalog.release(id).await {
+                Ok(()) => {
+                    self.forget_placing(id).await;
+                    tracing::info!(order_id = %id, "undid an order whose placing never finished");
+                    undone += 1;
+                }
+                Err(e) => tracing::warn!(order_id = %id, error = %e, "placing order left for the next run"),
+            }
+        }
+        Ok(undone)
     }
 
     /// [`Self::reconcile`] for orders untouched for `age`.

@@ -1,12 +1,17 @@
-//! Orders and their items.
+//! Orders, one row each, their items inside it.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
+use serde::{Deserialize, Serialize};
 
 use super::QueryResult;
-use crate::schema::{order_items, orders};
+use crate::schema::orders;
+
+/// Stored status of an order being placed: written before its stock is
+/// reserved, replaced by `pending_payment` once it is. Never shown.
+pub const PLACING: &str = "placing";
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders, treat_none_as_default_value = false)]
@@ -16,11 +21,10 @@ pub struct OrderRow {
     pub status: String,
     pub total_cents: i64,
     pub currency: String,
-    pub ship_line1: Option<String>,
-    pub ship_line2: Option<String>,
-    pub ship_city: Option<String>,
-    pub ship_postal_code: Option<String>,
-    pub ship_country: Option<String>,
+    /// The items as JSON (see [`Item`]).
+    pub items: String,
+    /// The shipping address as JSON (see [`Address`]).
+    pub shipping_address: Option<String>,
     pub payment_id: Option<String>,
     pub payment_pending: bool,
     pub stock_pending: bool,
@@ -29,10 +33,9 @@ pub struct OrderRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = order_items, treat_none_as_default_value = false)]
-pub struct ItemRow {
-    pub order_id: String,
+/// One line of an order, as it was when placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
     pub product_id: String,
     pub name: String,
     pub unit_price_cents: i64,
@@ -40,73 +43,92 @@ pub struct ItemRow {
     pub line_total_cents: i64,
 }
 
-/// The order and its items in one transaction.
-pub fn insert(conn: &mut DbConnection, order: &OrderRow, items: &[ItemRow]) -> QueryResult<()> {
-    conn.transaction(|conn| {
-        diesel::insert_into(orders::table).values(order).execute(conn)?;
-        kernel::insert_rows!(conn, order_items::table, items).map(drop)
-    })
+/// Where an order ships, as it was when placed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
 }
 
-/// An order with its items.
-pub type OrderWithItems = (OrderRow, Vec<ItemRow>);
+impl OrderRow {
+    pub fn items(&self) -> Result<Vec<Item>, serde_json::Error> {
+        serde_json::from_str(&self.items)
+    }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderWithItems>> {
-    let Some(order) = find_order(conn, id)? else {
-        return Ok(None);
-    };
-    Ok(Some((order, items(conn, id)?)))
-}
-
-/// The order row alone, for steps that decide on its state.
-pub fn find_order(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderRow>> {
-    orders::table.find(id).select(OrderRow::as_select()).first(conn).optional()
-}
-
-pub fn items(conn: &mut DbConnection, order_id: &str) -> QueryResult<Vec<ItemRow>> {
-    order_items::table
-        .filter(order_items::order_id.eq(order_id))
-        .order(order_items::product_id.asc())
-        .select(ItemRow::as_select())
-        .load(conn)
-}
-
-fn visible(user_id: Option<&str>) -> orders::BoxedQuery<'static, DbBackend> {
-    match user_id {
-        Some(user) => orders::table.filter(orders::user_id.eq(user.to_owned())).into_boxed(),
-        None => orders::table.into_boxed(),
+    pub fn shipping_address(&self) -> Result<Option<Address>, serde_json::Error> {
+        self.shipping_address.as_deref().map(serde_json::from_str).transpose()
     }
 }
 
-/// A page of orders (one user's, or everyone's) with their items: three
-/// queries whatever the page size.
+/// Items or an address as stored in an [`OrderRow`].
+pub fn encode(value: &impl Serialize) -> String {
+    serde_json::to_string(value).expect("strings and integers always serialize")
+}
+
+pub fn insert(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<()> {
+    diesel::insert_into(orders::table).values(order).execute(conn).map(drop)
+}
+
+/// The order, unless it is still being placed.
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(id)
+        .filter(orders::status.ne(PLACING))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Orders a customer (or, with `None`, an admin) can see: all but those being placed.
+fn visible(user_id: Option<&str>) -> orders::BoxedQuery<'static, DbBackend> {
+    let placed = orders::table.filter(orders::status.ne(PLACING)).into_boxed();
+    match user_id {
+        Some(user) => placed.filter(orders::user_id.eq(user.to_owned())),
+        None => placed,
+    }
+}
+
+/// A page of orders (one user's, or everyone's): two queries whatever the page size.
 pub fn list(
     conn: &mut DbConnection,
     user_id: Option<&str>,
     page: PageRequest,
-) -> QueryResult<(Vec<OrderWithItems>, i64)> {
-    let rows: Vec<OrderRow> = visible(user_id)
+) -> QueryResult<(Vec<OrderRow>, i64)> {
+    let rows = visible(user_id)
         .order((orders::created_at.desc(), orders::id.desc()))
         .limit(page.limit())
         .offset(page.offset())
         .select(OrderRow::as_select())
         .load(conn)?;
     let total = visible(user_id).count().get_result(conn)?;
-    let ids: Vec<&str> = rows.iter().map(|o| o.id.as_str()).collect();
-    let mut items: Vec<ItemRow> = order_items::table
-        .filter(order_items::order_id.eq_any(&ids))
-        .order((order_items::order_id.asc(), order_items::product_id.asc()))
-        .select(ItemRow::as_select())
-        .load(conn)?;
-    let orders = rows
-        .into_iter()
-        .map(|order| {
-            let (mine, rest): (Vec<_>, Vec<_>) = items.drain(..).partition(|i| i.order_id == order.id);
-            items = rest;
-            (order, mine)
-        })
-        .collect();
-    Ok((orders, total))
+    Ok((rows, total))
+}
+
+/// placing → pending_payment, once the stock is reserved: 1 if this call moved it.
+pub fn placed(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    execute(
+        conn,
+        diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq(PLACING))))
+            .set((orders::status.eq("pending_payment"), orders::updated_at.eq(at))),
+    )
+}
+
+/// Deletes an order that never got past placing: 1 if this call removed it.
+pub fn forget_placing(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::delete(orders::table.filter(orders::id.eq(id).and(orders::status.eq(PLACING)))).execute(conn)
+}
+
+/// Orders left placing since before `before` (their request crashed or gave up), oldest first.
+pub fn stale_placing(conn: &mut DbConnection, before: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
+    orders::table
+        .filter(orders::status.eq(PLACING).and(orders::created_at.lt(before)))
+        .order(orders::created_at.asc())
+        .limit(limit)
+        .select(orders::id)
+        .load(conn)
 }
 
 /// Moves an order from `from` to `to`, flagging the catalog step the new
