@@ -1,6 +1,7 @@
-//! The `shop` command line (see CONTRACT.md).
+//! The `shop` command line: serve, migrate, create-admin, openapi, modules.
 
 use anyhow::Context as _;
+use auth_api::Accounts;
 use clap::{Parser, Subcommand};
 use kernel::config::Settings;
 use kernel::db::{migrate, DatabaseUrl};
@@ -68,63 +69,71 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate { action } => {
-            tokio::task::spawn_blocking(move || run_migrations(action, &settings)).await?
+            let report = tokio::task::spawn_blocking(move || run_migrations(action, &settings)).await??;
+            print(&report)
         }
-        Command::CreateAdmin { email } => create_admin(&email, &settings).await,
+        Command::CreateAdmin { email } => print(&create_admin(&email, &settings).await?),
         Command::Openapi => {
-            println!("{}", kernel::server::openapi(&app::compiled()).to_pretty_json()?);
-            Ok(())
+            print(&format!("{}\n", kernel::server::openapi(&app::hosted_info()).to_pretty_json()?))
         }
-        Command::Modules => {
-            print_modules(&settings);
-            Ok(())
-        }
+        Command::Modules => print(&modules(&settings)),
+    }
+}
+
+/// Writes a command's output; a reader that went away (`| head`) is not an error.
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 
 fn selected(module: Option<&str>) -> anyhow::Result<Vec<&'static ModuleInfo>> {
     match module {
-        None => Ok(app::compiled()),
-        Some(name) => app::find_compiled(name).map(|m| vec![m]).with_context(|| {
-            let known: Vec<_> = app::compiled().iter().map(|m| m.name).collect();
+        None => Ok(app::hosted_info()),
+        Some(name) => app::find_hosted(name).map(|m| vec![m]).with_context(|| {
+            let known: Vec<_> = app::hosted_info().iter().map(|m| m.name).collect();
             format!("module `{name}` is not compiled into this binary (it has: {})", known.join(", "))
         }),
     }
 }
 
-fn run_migrations(action: MigrateAction, settings: &Settings) -> anyhow::Result<()> {
+fn run_migrations(action: MigrateAction, settings: &Settings) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
     let (module, verb) = match &action {
         MigrateAction::Run { module } => (module, "run"),
         MigrateAction::Revert { module } => (module, "revert"),
         MigrateAction::Status { module } => (module, "status"),
     };
+    let mut out = String::new();
     for info in selected(module.as_deref())? {
         let url = DatabaseUrl::parse(&settings.database_url(info.name)).map_err(anyhow::Error::msg)?;
         match verb {
             "run" => {
                 let applied = migrate::run(&url, &info.migrations)?;
-                println!("{}: {} ({} applied)", info.name, url, applied.len());
+                writeln!(out, "{}: {} ({} applied)", info.name, url, applied.len())?;
                 for name in applied {
-                    println!("  applied {name}");
+                    writeln!(out, "  applied {name}")?;
                 }
             }
             "revert" => match migrate::revert(&url, &info.migrations)? {
-                Some(name) => println!("{}: reverted {name}", info.name),
-                None => println!("{}: nothing to revert", info.name),
+                Some(name) => writeln!(out, "{}: reverted {name}", info.name)?,
+                None => writeln!(out, "{}: nothing to revert", info.name)?,
             },
             _ => {
-                println!("{}: {}", info.name, url);
+                writeln!(out, "{}: {}", info.name, url)?;
                 for m in migrate::status(&url, &info.migrations)? {
-                    println!("  [{}] {}", if m.applied { "applied" } else { "pending" }, m.name);
+                    writeln!(out, "  [{}] {}", if m.applied { "applied" } else { "pending" }, m.name)?;
                 }
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
 
-#[cfg(feature = "auth")]
-async fn create_admin(email: &str, settings: &Settings) -> anyhow::Result<()> {
+/// `shop create-admin`, where the auth module is compiled in (it provides `Accounts`).
+async fn create_admin(email: &str, settings: &Settings) -> anyhow::Result<String> {
     use std::io::BufRead as _;
     let mut password = String::new();
     std::io::stdin()
@@ -133,35 +142,38 @@ async fn create_admin(email: &str, settings: &Settings) -> anyhow::Result<()> {
         .context("cannot read the password from standard input")?;
     let password = password.trim_end_matches(['\r', '\n']).to_owned();
     anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    if app::find_hosted(auth_api::MODULE).is_none() {
+        anyhow::bail!("create-admin runs where the auth module is compiled in; this binary does not have it");
+    }
     let composition = app::compose(settings).await?;
-    let (user, created) = composition
-        .auth
+    let accounts =
+        composition.provided.get::<dyn Accounts>().context("the auth module provides no admin accounts")?;
+    let admin = accounts
         .create_admin(email, password)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.problem().detail))?;
-    if created {
-        println!("created admin {} ({})", user.email, user.id);
+    Ok(if admin.created {
+        format!("created admin {} ({})\n", admin.email, admin.id)
     } else {
-        println!("promoted {} ({}) to admin; its password is unchanged", user.email, user.id);
-    }
-    Ok(())
+        format!("promoted {} ({}) to admin; its password is unchanged\n", admin.email, admin.id)
+    })
 }
 
-#[cfg(not(feature = "auth"))]
-async fn create_admin(_email: &str, _settings: &Settings) -> anyhow::Result<()> {
-    anyhow::bail!("create-admin runs where the auth module is compiled in; this binary does not have it")
-}
-
-fn print_modules(settings: &Settings) {
-    let compiled = app::compiled();
-    for name in app::ALL_MODULES {
-        match compiled.iter().find(|m| m.name == name) {
-            Some(info) if info.depends_on.is_empty() => println!("{name}: compiled in"),
-            Some(info) => println!("{name}: compiled in (calls {})", info.depends_on.join(", ")),
+/// `shop modules`: every module, compiled in (with what it calls) or where it is reached.
+fn modules(settings: &Settings) -> String {
+    let mut out = String::new();
+    for contract in app::CONTRACTS {
+        let name = contract.name;
+        let line = match app::find_hosted(name) {
+            Some(info) if info.depends_on.is_empty() => format!("{name}: compiled in"),
+            Some(info) => format!("{name}: compiled in (calls {})", info.depends_on.join(", ")),
             None => match settings.remote_url(name) {
-                Ok(url) => println!("{name}: remote at {url}"),
-                Err(_) => println!("{name}: remote, no remote.{name}.url configured"),
+                Ok(url) => format!("{name}: remote at {url}"),
+                Err(_) => format!("{name}: remote, no remote.{name}.url configured"),
             },
-        }
+        };
+        out.push_str(&line);
+        out.push('\n');
     }
+    out
 }

@@ -47,7 +47,8 @@ split_migrate() {
   local m
   for m in "${split_modules[@]}"; do
     mysql -uroot -h127.0.0.1 -e "DROP DATABASE IF EXISTS ${split_databases_prefix}_$m"
-    "$work/bin/shop-$m" migrate run | head -1
+    "$work/bin/shop-$m" migrate run >"$work/$m.migrate.log"
+    echo "$m: $(grep -c . "$work/$m.migrate.log") migrations applied"
   done
 }
 

@@ -100,7 +100,7 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
 
 #[tokio::test]
 async fn repeated_failures_lock_the_account_with_retry_after() {
-    let app = spawn_app_with(|s| s.auth.max_failed_logins_per_account = 3).await;
+    let app = spawn_app_with(|s| s.set("auth.max_failed_logins_per_account", 3).expect("set")).await;
     app.register("eve@example.com").await;
     for _ in 0..3 {
         assert_eq!(app.login("eve@example.com", "wrong password!").await.status(), StatusCode::UNAUTHORIZED);
@@ -121,7 +121,7 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
 
 #[tokio::test]
 async fn a_client_spraying_accounts_is_throttled() {
-    let app = spawn_app_with(|s| s.auth.max_failed_logins_per_client = 4).await;
+    let app = spawn_app_with(|s| s.set("auth.max_failed_logins_per_client", 4).expect("set")).await;
     for i in 0..4 {
         app.login(&format!("ghost{i}@example.com"), PASSWORD).await;
     }

@@ -271,7 +271,7 @@ async fn archiving_hides_a_product_but_keeps_it_readable() {
     assert_eq!(body(app.get(&path, None).await).await["active"], false);
     // An archived product cannot be reserved.
     let result = in_process(&app).reserve(reserve(Uuid::now_v7(), vec![line(&product, 1)])).await;
-    assert!(matches!(result, Err(CatalogError::UnknownProducts(ids)) if ids.len() == 1));
+    assert!(matches!(result, Err(CatalogError::UnknownProducts { product_ids: ids }) if ids.len() == 1));
 }
 
 #[tokio::test]
@@ -325,7 +325,7 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
     // All or nothing: the second line cannot be served, so the first takes nothing.
     let order = Uuid::now_v7();
     match api.reserve(reserve(order, vec![line(&a, 2), line(&b, 3)])).await {
-        Err(CatalogError::InsufficientStock(short)) => {
+        Err(CatalogError::InsufficientStock { shortfalls: short }) => {
             assert_eq!(short.len(), 1);
             assert_eq!((short[0].requested, short[0].available), (3, 1));
         }
@@ -337,7 +337,7 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
     let ghost = json!({"id": Uuid::now_v7().to_string()});
     assert!(matches!(
         api.reserve(reserve(Uuid::now_v7(), vec![line(&a, 1), line(&ghost, 1)])).await,
-        Err(CatalogError::UnknownProducts(ids)) if ids.len() == 1
+        Err(CatalogError::UnknownProducts { product_ids: ids }) if ids.len() == 1
     ));
     assert_eq!(stock_in(api.as_ref(), a_id).await, 5);
 
@@ -350,14 +350,14 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
     assert_eq!((stock_in(api.as_ref(), a_id).await, stock_in(api.as_ref(), b_id).await), (3, 0));
     assert!(matches!(
         api.reserve(reserve(order, vec![line(&a, 1)])).await,
-        Err(CatalogError::ReservationConflict(_))
+        Err(CatalogError::ReservationConflict { .. })
     ));
 
     // Release gives stock back once; commit after release is refused.
     api.release(order).await.expect("release");
     api.release(order).await.expect("release again");
     assert_eq!((stock_in(api.as_ref(), a_id).await, stock_in(api.as_ref(), b_id).await), (5, 1));
-    assert!(matches!(api.commit(order).await, Err(CatalogError::ReservationConflict(_))));
+    assert!(matches!(api.commit(order).await, Err(CatalogError::ReservationConflict { .. })));
     api.release(Uuid::now_v7()).await.expect("releasing an unknown order is fine");
 
     // Commit is final and idempotent; restock returns stock once.
@@ -366,7 +366,7 @@ async fn reservation_story(app: &TestApp, admin: &User, api: Arc<dyn CatalogApi>
     api.commit(paid).await.expect("commit");
     api.commit(paid).await.expect("commit again");
     assert_eq!(stock_in(api.as_ref(), a_id).await, 1);
-    assert!(matches!(api.release(paid).await, Err(CatalogError::ReservationConflict(_))));
+    assert!(matches!(api.release(paid).await, Err(CatalogError::ReservationConflict { .. })));
     api.restock(paid).await.expect("restock");
     api.restock(paid).await.expect("restock again");
     assert_eq!(stock_in(api.as_ref(), a_id).await, 5);
@@ -396,7 +396,7 @@ async fn bad_reservations_are_rejected_before_touching_stock() {
         for lines in [vec![], vec![line(&a, 0)], vec![line(&a, -3)]] {
             let result = api.reserve(reserve(Uuid::now_v7(), lines)).await;
             match result {
-                Err(CatalogError::Api(e)) => assert_eq!(e.status().as_u16(), 422),
+                Err(CatalogError::Invalid(errors)) => assert!(!errors.is_empty()),
                 other => panic!("{other:?}"),
             }
         }
@@ -416,7 +416,7 @@ async fn race(api: Arc<dyn CatalogApi>, product: &Value) {
     for task in tasks {
         match task.await.expect("task") {
             Ok(_) => won += 1,
-            Err(CatalogError::InsufficientStock(_)) => short += 1,
+            Err(CatalogError::InsufficientStock { .. }) => short += 1,
             Err(e) => panic!("unexpected: {e:?}"),
         }
     }
@@ -449,11 +449,11 @@ async fn expired_reservations_are_released_by_the_catalog() {
         .expect("reserve");
     let id = product["id"].as_str().expect("id");
     assert_eq!(stock_in(&service, id).await, 1);
-    assert_eq!(service.release_expired().await.expect("sweep"), 0, "not expired yet");
+    assert_eq!(service.release_expired().await.expect("sweep").handled, 0, "not expired yet");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(service.release_expired().await.expect("sweep"), 1);
+    assert_eq!(service.release_expired().await.expect("sweep").handled, 1);
     assert_eq!(stock_in(&service, id).await, 3);
-    assert!(matches!(service.commit(order).await, Err(CatalogError::ReservationConflict(_))));
+    assert!(matches!(service.commit(order).await, Err(CatalogError::ReservationConflict { .. })));
 }
 
 async fn read(app: &TestApp, path: &str) -> Value {

@@ -4,8 +4,10 @@
 
 use std::path::PathBuf;
 
+use auth_api::Accounts;
 use kernel::config::Settings;
 use kernel::server::{JobRunner, JobSchedule};
+use kernel::wiring::Provided;
 use reqwest::{Response, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -20,6 +22,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// The modules' background jobs: they never run on their own in tests.
     pub jobs: JobRunner,
+    /// The traits the app's modules provide (admin accounts, …).
+    pub provided: std::sync::Arc<Provided>,
     databases: std::sync::Arc<TestDatabases>,
 }
 
@@ -55,7 +59,7 @@ impl Drop for TestDatabases {
             use diesel::connection::SimpleConnection;
             use diesel::Connection;
             if let Ok(mut conn) = diesel::mysql::MysqlConnection::establish(server) {
-                for module in shop::app::ALL_MODULES {
+                for module in shop::app::CONTRACTS.map(|c| c.name) {
                     let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{prefix}_{module}`"));
                 }
             }
@@ -73,7 +77,8 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     settings.server.bind = "127.0.0.1:0".into();
     settings.server.workers = Some(2);
     settings.internal.token = Some(SecretString::from(INTERNAL_TOKEN));
-    settings.auth.signing_key_file = databases.dir.path().join("signing_key.pem").display().to_string();
+    let key = databases.dir.path().join("signing_key.pem").display().to_string();
+    settings.set("auth.signing_key_file", key).expect("key file");
     settings.database.url = databases.url.clone();
     customise(&mut settings);
     start(settings, std::sync::Arc::new(databases)).await
@@ -82,7 +87,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
 async fn start(settings: Settings, databases: std::sync::Arc<TestDatabases>) -> TestApp {
     let app = Application::build_with(&settings, JobSchedule::Manual).await.expect("the app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
-    let jobs = app.jobs();
+    let (jobs, provided) = (app.jobs(), app.provided());
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -92,6 +97,7 @@ async fn start(settings: Settings, databases: std::sync::Arc<TestDatabases>) -> 
             .expect("client"),
         settings,
         jobs,
+        provided,
         databases,
     }
 }
@@ -131,7 +137,7 @@ impl TestApp {
     }
 
     pub fn key_file(&self) -> PathBuf {
-        PathBuf::from(&self.settings.auth.signing_key_file)
+        self.databases.dir.path().join("signing_key.pem")
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
@@ -188,8 +194,8 @@ impl TestApp {
 
     /// Creates an admin the way `shop create-admin` does, and logs in.
     pub async fn admin(&self, email: &str) -> User {
-        let composition = shop::app::compose(&self.settings).await.expect("compose");
-        let (user, _) = composition.auth.create_admin(email, PASSWORD.into()).await.expect("create admin");
+        let accounts = self.provided.get::<dyn Accounts>().expect("the auth module provides accounts");
+        let user = accounts.create_admin(email, PASSWORD.into()).await.expect("create admin");
         let tokens = body(self.login(email, PASSWORD).await).await;
         User {
             id: user.id.to_string(),

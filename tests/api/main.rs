@@ -1,7 +1,9 @@
-//! Black-box tests of the HTTP surface (CONTRACT.md), one app per test.
+//! Black-box tests of the HTTP surface (docs/api.md and the OpenAPI document), one app per test.
 //! SQLite by default; MySQL when SHOP_TEST_MYSQL_URL is set.
 
 mod helpers;
+
+mod architecture;
 
 #[cfg(all(feature = "auth", feature = "users"))]
 mod auth;

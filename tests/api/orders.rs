@@ -348,7 +348,7 @@ async fn idempotency_keys_replay_the_first_answer() {
 
 #[tokio::test]
 async fn unpaid_orders_expire_and_release_their_stock() {
-    let app = spawn_app_with(|s| s.orders.reservation_ttl = std::time::Duration::from_secs(1)).await;
+    let app = spawn_app_with(|s| s.set("orders.reservation_ttl", "1s").expect("set")).await;
     let admin = app.admin("exp-ord-admin@example.com").await;
     let customer = app.customer("exp-ord@example.com").await;
     let product = create_product(&app, &admin, "EXPO", 100, 2).await;

@@ -248,7 +248,7 @@ async fn a_lost_charge_answer_is_recovered_by_retry_without_charging_twice() {
     assert_eq!(paid.payment_id, Some(payments[0].id));
     assert_eq!(s.stock().await, 3);
     assert!(
-        matches!(s.catalog.release(order.id).await, Err(CatalogError::ReservationConflict(_))),
+        matches!(s.catalog.release(order.id).await, Err(CatalogError::ReservationConflict { .. })),
         "stock committed"
     );
 }
@@ -280,7 +280,7 @@ async fn a_lost_charge_answer_is_recovered_by_the_reconciler() {
     assert_eq!(now.status, OrderStatus::Paid, "no succeeded payment without a paid order");
     assert!(now.payment_id.is_some());
     assert!(
-        matches!(s.catalog.release(order.id).await, Err(CatalogError::ReservationConflict(_))),
+        matches!(s.catalog.release(order.id).await, Err(CatalogError::ReservationConflict { .. })),
         "stock committed"
     );
 }
@@ -293,7 +293,7 @@ async fn a_payment_for_an_order_that_expired_meanwhile_is_refunded() {
     s.orders.pay(s.customer, order.id, visa()).await.expect_err("lost");
     s.faults.clear();
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(s.orders.expire_due().await.expect("expire"), 1);
+    assert_eq!(s.orders.expire_due().await.expect("expire").handled, 1);
     assert_eq!(s.stock().await, 5, "expired stock released");
     s.settle().await;
     assert_eq!(s.status(order.id).await, OrderStatus::Expired);
@@ -311,7 +311,7 @@ async fn a_failed_stock_commit_after_payment_is_finished_later() {
     s.faults.clear();
     s.settle().await;
     assert!(
-        matches!(s.catalog.release(order.id).await, Err(CatalogError::ReservationConflict(_))),
+        matches!(s.catalog.release(order.id).await, Err(CatalogError::ReservationConflict { .. })),
         "committed now"
     );
     assert_eq!(s.stock().await, 3);

@@ -1,16 +1,53 @@
 //! The auth module's contract. Other modules need one thing from it: the
 //! public keys that verify access tokens, through `kernel::auth::KeySource`.
 //! In-process, the auth service is the source; elsewhere, [`HttpAuthKeys`]
-//! reads the public JWKS endpoint.
+//! reads the public JWKS endpoint. The command line also creates admins
+//! through [`Accounts`], where auth is compiled in.
+
+use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
 use kernel::auth::KeySource;
+use kernel::error::ProblemType;
 use kernel::http::RemoteClient;
+use kernel::wiring::{Contract, Provided};
+use kernel::ApiError;
+use uuid::Uuid;
 
 pub const MODULE: &str = "auth";
 
 /// Where the auth module publishes its public keys.
 pub const JWKS_PATH: &str = "/api/v1/auth/jwks";
+
+/// Same answer for an unknown email and a wrong password.
+pub const INVALID_CREDENTIALS: ProblemType = ProblemType::new("invalid_credentials", 401);
+pub const INVALID_REFRESH_TOKEN: ProblemType = ProblemType::new("invalid_refresh_token", 401);
+pub const ACCOUNT_DISABLED: ProblemType = ProblemType::new("account_disabled", 403);
+
+/// The auth module's problem types.
+pub const PROBLEMS: &[ProblemType] = &[INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN, ACCOUNT_DISABLED];
+
+/// Elsewhere, the access-token keys come from auth's JWKS.
+pub const CONTRACT: Contract = Contract { name: MODULE, remote };
+
+fn remote(client: RemoteClient, provided: &mut Provided) {
+    provided.provide::<dyn KeySource>(Arc::new(HttpAuthKeys::new(client)));
+}
+
+/// An admin made or promoted by `shop create-admin`.
+#[derive(Debug, Clone)]
+pub struct AdminAccount {
+    pub id: Uuid,
+    pub email: String,
+    /// False when an existing account was promoted (its password unchanged).
+    pub created: bool,
+}
+
+/// Accounts the command line manages; provided where auth is compiled in.
+#[async_trait::async_trait]
+pub trait Accounts: Send + Sync {
+    async fn create_admin(&self, email: &str, password: String) -> Result<AdminAccount, ApiError>;
+}
 
 /// [`KeySource`] over HTTP, for processes that do not host the auth module.
 pub struct HttpAuthKeys {

@@ -8,6 +8,7 @@ mod passwords;
 mod requests;
 mod schema;
 mod service;
+mod settings;
 mod store;
 mod tokens;
 
@@ -15,11 +16,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_api::Accounts;
 use diesel_migrations::embed_migrations;
-use kernel::config::Settings;
-use kernel::db::{Database, ModuleMigrations};
-use kernel::module::{ModuleInfo, ServiceModule};
+use kernel::auth::{KeySource, TokenSettings};
+use kernel::db::ModuleMigrations;
+use kernel::module::{Module, ModuleInfo, ServiceModule};
+use kernel::wiring::{ModuleEntry, Wiring, WiringError};
 use users_api::UsersApi;
+
+use crate::settings::{AuthSettings, DEVELOPMENT_KEY_FILE};
 
 pub use keys::generate_pem;
 pub use service::AuthService;
@@ -34,42 +39,52 @@ pub static INFO: ModuleInfo = ModuleInfo {
     openapi: || <http::AuthDoc as utoipa::OpenApi>::openapi(),
 };
 
-/// Builds the service from the `auth` settings. The signing key is generated
-/// only outside production; in production it must be configured.
-pub fn service(settings: &Settings, db: Database, users: Arc<dyn UsersApi>) -> anyhow::Result<AuthService> {
-    let auth = &settings.auth;
-    let key_file = auth.signing_key_file.trim();
-    if key_file.is_empty() {
-        anyhow::bail!(
-            "auth.signing_key_file is required{}: point it (or SHOP__AUTH__SIGNING_KEY_FILE) at an Ed25519 PKCS#8 PEM",
-            if settings.is_production() { " in production" } else { "" }
-        );
-    }
-    let keys = keys::SigningKeys::load(Path::new(key_file), !settings.is_production())?;
-    let threads = auth.hashing_threads.unwrap_or_else(passwords::PasswordHasher::default_threads);
-    let hasher = passwords::PasswordHasher::new(threads)?;
+/// The auth module's entry in the composition root's table.
+pub static ENTRY: ModuleEntry = ModuleEntry { info: &INFO, build };
+
+/// Auth needs its database, its `[auth]` settings and `UsersApi`; it provides
+/// the token keys (`KeySource`) and admin accounts (`Accounts`). The signing
+/// key is generated only outside production; in production it must be configured.
+fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
+    let settings: AuthSettings = wiring.section(INFO.name)?;
+    settings.validate().map_err(WiringError)?;
+    let tokens: TokenSettings = wiring.section(INFO.name)?;
+    let production = wiring.settings().is_production();
+    let key_file = match settings.signing_key_file.as_deref().map(str::trim) {
+        Some(file) if !file.is_empty() => file.to_owned(),
+        _ if production => return Err(WiringError(
+            "auth.signing_key_file is required in production: point it (or SHOP__AUTH__SIGNING_KEY_FILE) \
+                 at an Ed25519 PKCS#8 PEM"
+                .into(),
+        )),
+        _ => DEVELOPMENT_KEY_FILE.to_owned(),
+    };
+    let keys =
+        keys::SigningKeys::load(Path::new(&key_file), !production).map_err(|e| WiringError(e.to_string()))?;
+    let threads = settings.hashing_threads.unwrap_or_else(passwords::PasswordHasher::default_threads);
+    let hasher = passwords::PasswordHasher::new(threads).map_err(|e| WiringError(e.to_string()))?;
     let limiter = limiter::LoginLimiter::new(
-        auth.failed_login_window,
-        auth.max_failed_logins_per_account,
-        auth.max_failed_logins_per_client,
+        settings.failed_login_window,
+        settings.max_failed_logins_per_account,
+        settings.max_failed_logins_per_client,
     );
     let issuer = tokens::TokenIssuer {
         keys,
-        issuer: auth.issuer.clone(),
-        audience: auth.audience.clone(),
-        access_ttl: auth.access_token_ttl,
-        refresh_ttl: auth.refresh_token_ttl,
+        issuer: tokens.issuer,
+        audience: tokens.audience,
+        access_ttl: settings.access_token_ttl,
+        refresh_ttl: settings.refresh_token_ttl,
     };
-    Ok(AuthService::new(db, users, hasher, limiter, issuer, auth.trust_forwarded_for))
-}
-
-/// The running module: the service behind its routes, and the purge of
-/// expired refresh tokens.
-pub fn module(service: Arc<AuthService>) -> ServiceModule<AuthService> {
-    let db = service.database().clone();
-    ServiceModule::new(&INFO, service, db, http::public::routes, |_| {}).with_job(
+    let db = wiring.database(INFO.name)?;
+    let users = wiring.require::<dyn UsersApi>()?;
+    let service =
+        Arc::new(AuthService::new(db.clone(), users, hasher, limiter, issuer, settings.trust_forwarded_for));
+    wiring.provide::<dyn KeySource>(service.clone());
+    wiring.provide::<dyn Accounts>(service.clone());
+    let module = ServiceModule::new(&INFO, service, db, http::public::routes, |_| {}).with_job(
         "purge expired refresh tokens",
         Duration::from_secs(3600),
         |s| Box::pin(async move { s.purge_expired_tokens().await }),
-    )
+    );
+    Ok(Arc::new(module))
 }

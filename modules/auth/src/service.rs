@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
+use auth_api::{Accounts, AdminAccount, ACCOUNT_DISABLED, INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN};
 use jsonwebtoken::jwk::JwkSet;
 use kernel::auth::{KeySource, Role};
 use kernel::db::{is_unique_violation, stored_id, Database, DbError};
 use kernel::error::validate;
+use kernel::module::JobOutcome;
 use kernel::ApiError;
 use users_api::{NewUser, UserDto, UsersApi, UsersError};
 use uuid::Uuid;
@@ -32,15 +33,11 @@ pub struct AuthService {
 }
 
 fn bad_credentials() -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the email or password is wrong")
+    ApiError::new(INVALID_CREDENTIALS, "the email or password is wrong")
 }
 
 fn bad_refresh_token() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_refresh_token",
-        "the refresh token is invalid, expired or already used",
-    )
+    ApiError::new(INVALID_REFRESH_TOKEN, "the refresh token is invalid, expired or already used")
 }
 
 impl AuthService {
@@ -91,8 +88,7 @@ impl AuthService {
         };
         validate(&probe)?;
         let lookup = email.clone();
-        let existing =
-            self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
+        let existing = self.db.query(move |c| store::find_credential_by_email(c, &lookup)).await?;
         match existing {
             Some(credential) => {
                 let id = stored_id(&credential.user_id)?;
@@ -106,15 +102,14 @@ impl AuthService {
     /// the profile cannot be made, so no half-registered account remains.
     async fn create_account(&self, email: &str, name: &str, password: String, role: Role) -> Result<UserDto> {
         let lookup = email.to_owned();
-        let taken =
-            self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
+        let taken = self.db.query(move |c| store::find_credential_by_email(c, &lookup)).await?;
         if let Some(credential) = taken {
             if !self.is_abandoned(&credential).await? {
                 return Err(UsersError::EmailTaken.into());
             }
             tracing::warn!(user_id = %credential.user_id, "removing the credential of a registration that never finished");
             let key = credential.user_id.clone();
-            self.db.run(move |c| store::delete_credential(c, &key).map_err(DbError::from)).await?;
+            self.db.query(move |c| store::delete_credential(c, &key)).await?;
         }
         let hash = self.hasher.hash(password).await.map_err(ApiError::internal)?;
         let id = kernel::new_id();
@@ -140,9 +135,7 @@ impl AuthService {
             Ok(user) => Ok(user),
             Err(e) => {
                 let key = id.to_string();
-                if let Err(undo) =
-                    self.db.run(move |c| store::delete_credential(c, &key).map_err(DbError::from)).await
-                {
+                if let Err(undo) = self.db.query(move |c| store::delete_credential(c, &key)).await {
                     tracing::error!(user_id = %id, error = %undo, "could not remove the credential of a failed registration");
                 }
                 Err(e.into())
@@ -168,8 +161,7 @@ impl AuthService {
         let email = normalise_email(&request.email);
         self.limiter.check(&email, client).map_err(ApiError::too_many_requests)?;
         let lookup = email.clone();
-        let credential =
-            self.db.run(move |c| store::find_credential_by_email(c, &lookup).map_err(DbError::from)).await?;
+        let credential = self.db.query(move |c| store::find_credential_by_email(c, &lookup)).await?;
         let user_id = credential.as_ref().map(|c| c.user_id.clone());
         let matches = self
             .hasher
@@ -189,7 +181,7 @@ impl AuthService {
             Err(e) => return Err(e.into()),
         };
         if user.disabled {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "account_disabled", "this account is disabled"));
+            return Err(ApiError::new(ACCOUNT_DISABLED, "this account is disabled"));
         }
         self.limiter.record_success(&email);
         let family = kernel::new_id();
@@ -202,7 +194,7 @@ impl AuthService {
         let hash = hash_refresh_token(token);
         let row = self
             .db
-            .run(move |c| store::find_refresh_token(c, &hash).map_err(DbError::from))
+            .query(move |c| store::find_refresh_token(c, &hash))
             .await?
             .ok_or_else(bad_refresh_token)?;
         if row.used_at.is_some() || row.revoked_at.is_some() {
@@ -231,7 +223,7 @@ impl AuthService {
     /// Revokes the family of `token`; unknown tokens are fine (204 either way).
     pub async fn logout(&self, token: &str) -> Result<()> {
         let hash = hash_refresh_token(token);
-        let row = self.db.run(move |c| store::find_refresh_token(c, &hash).map_err(DbError::from)).await?;
+        let row = self.db.query(move |c| store::find_refresh_token(c, &hash)).await?;
         if let Some(row) = row {
             self.revoke_family(&row.family_id).await?;
         }
@@ -239,14 +231,15 @@ impl AuthService {
     }
 
     /// Deletes refresh tokens that expired over a day ago (background job).
-    pub async fn purge_expired_tokens(&self) -> Result<usize> {
+    pub async fn purge_expired_tokens(&self) -> Result<JobOutcome> {
         let before = kernel::now() - chrono::Duration::days(1);
-        Ok(self.db.run(move |c| store::delete_expired_tokens(c, before).map_err(DbError::from)).await?)
+        let handled = self.db.query(move |c| store::delete_expired_tokens(c, before)).await?;
+        Ok(JobOutcome { handled, failed: 0 })
     }
 
     async fn revoke_family(&self, family: &str) -> Result<()> {
         let family = family.to_owned();
-        self.db.run(move |c| store::revoke_family(c, &family, kernel::now()).map_err(DbError::from)).await?;
+        self.db.query(move |c| store::revoke_family(c, &family, kernel::now())).await?;
         Ok(())
     }
 
@@ -259,7 +252,8 @@ impl AuthService {
         family: Uuid,
         previous: Option<String>,
     ) -> Result<TokenPair> {
-        let refresh_token = new_refresh_token().map_err(ApiError::internal)?;
+        let refresh_token =
+            new_refresh_token().map_err(|e| ApiError::internal(format!("no randomness: {e}")))?;
         let now = kernel::now();
         let ttl = chrono::Duration::from_std(self.issuer.refresh_ttl).map_err(ApiError::internal)?;
         let row = RefreshTokenRow {
@@ -300,6 +294,14 @@ impl AuthService {
             token_type: "Bearer".into(),
             expires_in: self.issuer.access_ttl.as_secs(),
         })
+    }
+}
+
+#[async_trait::async_trait]
+impl Accounts for AuthService {
+    async fn create_admin(&self, email: &str, password: String) -> Result<AdminAccount> {
+        let (user, created) = AuthService::create_admin(self, email, password).await?;
+        Ok(AdminAccount { id: user.id, email: user.email, created })
     }
 }
 

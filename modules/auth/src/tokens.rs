@@ -46,5 +46,5 @@ pub fn new_refresh_token() -> Result<String, getrandom::Error> {
 
 /// What the database keeps of a refresh token: its SHA-256, hex.
 pub fn hash_refresh_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    kernel::hex(&Sha256::digest(token.as_bytes()))
 }

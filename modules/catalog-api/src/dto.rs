@@ -41,27 +41,14 @@ pub struct ReserveRequest {
     pub hold_seconds: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReservationStatus {
-    Held,
-    Committed,
-    Released,
-    Restocked,
-}
-
-impl ReservationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Held => "held",
-            Self::Committed => "committed",
-            Self::Released => "released",
-            Self::Restocked => "restocked",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Held, Self::Committed, Self::Released, Self::Restocked].into_iter().find(|v| v.as_str() == s)
+kernel::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ReservationStatus {
+        Held => "held",
+        Committed => "committed",
+        Released => "released",
+        Restocked => "restocked",
     }
 }
 

@@ -1,131 +1,173 @@
-use actix_web::http::StatusCode;
-use kernel::error::FieldError;
-use kernel::http::RemoteError;
+use kernel::error::{shared, ContractError, FieldError, Problem, ProblemType};
 use kernel::ApiError;
 use uuid::Uuid;
 
-use crate::Shortfall;
+use crate::{ReservationStatus, Shortfall, MODULE};
+
+pub const PRODUCT_NOT_FOUND: ProblemType = ProblemType::new("product_not_found", 404);
+/// Products that do not exist or are archived; `product_ids` names them.
+pub const UNKNOWN_PRODUCTS: ProblemType = ProblemType::new("unknown_products", 422);
+/// Lines the stock cannot serve; `shortfalls` lists them (nothing was reserved).
+pub const INSUFFICIENT_STOCK: ProblemType = ProblemType::new("insufficient_stock", 409);
+pub const RESERVATION_NOT_FOUND: ProblemType = ProblemType::new("reservation_not_found", 404);
+/// The reservation's state (`reservation_status`) does not allow the call.
+pub const RESERVATION_CONFLICT: ProblemType = ProblemType::new("reservation_conflict", 409);
+pub const DUPLICATE_SKU: ProblemType = ProblemType::new("duplicate_sku", 409);
+pub const DUPLICATE_SLUG: ProblemType = ProblemType::new("duplicate_slug", 409);
+
+/// The catalog's problem types.
+pub const PROBLEMS: &[ProblemType] = &[
+    PRODUCT_NOT_FOUND,
+    UNKNOWN_PRODUCTS,
+    INSUFFICIENT_STOCK,
+    RESERVATION_NOT_FOUND,
+    RESERVATION_CONFLICT,
+    DUPLICATE_SKU,
+    DUPLICATE_SLUG,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("product not found")]
     ProductNotFound,
     /// Products that do not exist or are archived, so cannot be reserved.
-    #[error("unknown or archived products: {0:?}")]
-    UnknownProducts(Vec<Uuid>),
-    #[error("insufficient stock")]
-    InsufficientStock(Vec<Shortfall>),
+    #[error("unknown or archived products: {product_ids:?}")]
+    UnknownProducts { product_ids: Vec<Uuid> },
+    #[error("insufficient stock for {} line(s)", shortfalls.len())]
+    InsufficientStock { shortfalls: Vec<Shortfall> },
     #[error("reservation not found")]
     ReservationNotFound,
-    /// The reservation is not in a state that allows the call (e.g. commit after release).
-    #[error("reservation conflict: {0}")]
-    ReservationConflict(String),
-    #[error("{0}")]
-    Api(ApiError),
+    /// The reservation is in a state that does not allow the call (e.g. commit after release).
+    #[error("the reservation is {status}")]
+    ReservationConflict { status: ReservationStatus },
+    #[error("another product already has this sku")]
+    DuplicateSku,
+    #[error("another category has this slug")]
+    DuplicateSlug,
+    #[error("invalid fields: {0:?}")]
+    Invalid(Vec<FieldError>),
+    /// The catalog (or its database) is down, or the call's outcome is unknown: retry.
+    #[error("catalog unavailable: {0}")]
+    Unavailable(String),
+    #[error("catalog failed: {0}")]
+    Internal(String),
 }
 
-const PRODUCT_NOT_FOUND: &str = "product_not_found";
-const UNKNOWN_PRODUCTS: &str = "unknown_products";
-const INSUFFICIENT_STOCK: &str = "insufficient_stock";
-const RESERVATION_NOT_FOUND: &str = "reservation_not_found";
-const RESERVATION_CONFLICT: &str = "reservation_conflict";
+impl CatalogError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        CatalogError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// Reads a problem written by `From<CatalogError> for ApiError`.
+    fn from_problem(p: Problem) -> Self {
+        if p.is(&PRODUCT_NOT_FOUND) {
+            CatalogError::ProductNotFound
+        } else if p.is(&UNKNOWN_PRODUCTS) {
+            CatalogError::UnknownProducts { product_ids: p.extension("product_ids").unwrap_or_default() }
+        } else if p.is(&INSUFFICIENT_STOCK) {
+            CatalogError::InsufficientStock { shortfalls: p.extension("shortfalls").unwrap_or_default() }
+        } else if p.is(&RESERVATION_NOT_FOUND) {
+            CatalogError::ReservationNotFound
+        } else if let (true, Some(status)) = (p.is(&RESERVATION_CONFLICT), p.extension("reservation_status"))
+        {
+            CatalogError::ReservationConflict { status }
+        } else if p.is(&DUPLICATE_SKU) {
+            CatalogError::DuplicateSku
+        } else if p.is(&DUPLICATE_SLUG) {
+            CatalogError::DuplicateSlug
+        } else {
+            CatalogError::from_other_problem(MODULE, p)
+        }
+    }
+}
+
+impl ContractError for CatalogError {
+    fn invalid(errors: Vec<FieldError>) -> Self {
+        CatalogError::Invalid(errors)
+    }
+    fn unavailable(cause: String) -> Self {
+        CatalogError::Unavailable(cause)
+    }
+    fn internal(cause: String) -> Self {
+        CatalogError::Internal(cause)
+    }
+}
+
+kernel::contract_error!(CatalogError);
 
 impl From<CatalogError> for ApiError {
     fn from(e: CatalogError) -> Self {
         match e {
-            CatalogError::ProductNotFound => {
-                ApiError::new(StatusCode::NOT_FOUND, PRODUCT_NOT_FOUND, "product not found")
-            }
-            CatalogError::UnknownProducts(ids) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                UNKNOWN_PRODUCTS,
-                "some products do not exist or are no longer sold",
-            )
-            .with_errors(
-                ids.into_iter()
-                    .map(|id| FieldError {
-                        field: id.to_string(),
-                        message: "unknown or archived product".into(),
-                    })
-                    .collect(),
-            ),
-            CatalogError::InsufficientStock(lines) => {
-                ApiError::conflict(INSUFFICIENT_STOCK, "some lines cannot be served from the available stock")
+            CatalogError::ProductNotFound => ApiError::new(PRODUCT_NOT_FOUND, "product not found"),
+            CatalogError::UnknownProducts { product_ids } => {
+                ApiError::new(UNKNOWN_PRODUCTS, "some products do not exist or are no longer sold")
                     .with_errors(
-                        lines
-                            .into_iter()
-                            .map(|s| FieldError {
-                                field: s.product_id.to_string(),
-                                message: format!("requested {}, available {}", s.requested, s.available),
+                        product_ids
+                            .iter()
+                            .map(|id| FieldError::new(id.to_string(), "unknown or archived product"))
+                            .collect(),
+                    )
+                    .with_extension("product_ids", &product_ids)
+            }
+            CatalogError::InsufficientStock { shortfalls } => {
+                ApiError::new(INSUFFICIENT_STOCK, "some lines cannot be served from the available stock")
+                    .with_errors(
+                        shortfalls
+                            .iter()
+                            .map(|s| {
+                                FieldError::new(
+                                    s.product_id.to_string(),
+                                    format!("requested {}, available {}", s.requested, s.available),
+                                )
                             })
                             .collect(),
                     )
+                    .with_extension("shortfalls", &shortfalls)
             }
             CatalogError::ReservationNotFound => {
-                ApiError::new(StatusCode::NOT_FOUND, RESERVATION_NOT_FOUND, "reservation not found")
+                ApiError::new(RESERVATION_NOT_FOUND, "reservation not found")
             }
-            CatalogError::ReservationConflict(detail) => ApiError::conflict(RESERVATION_CONFLICT, detail),
-            CatalogError::Api(e) => e,
+            CatalogError::ReservationConflict { status } => {
+                ApiError::new(RESERVATION_CONFLICT, format!("the reservation is {status}"))
+                    .with_extension("reservation_status", status)
+            }
+            CatalogError::DuplicateSku => {
+                ApiError::new(DUPLICATE_SKU, "another product already has this sku")
+            }
+            CatalogError::DuplicateSlug => ApiError::new(DUPLICATE_SLUG, "another category has this slug"),
+            CatalogError::Invalid(errors) => shared::invalid(errors),
+            CatalogError::Unavailable(cause) => shared::unavailable(MODULE, cause),
+            CatalogError::Internal(cause) => shared::internal(cause),
         }
     }
-}
-
-impl From<ApiError> for CatalogError {
-    fn from(e: ApiError) -> Self {
-        CatalogError::Api(e)
-    }
-}
-
-impl From<kernel::db::DbError> for CatalogError {
-    fn from(e: kernel::db::DbError) -> Self {
-        CatalogError::Api(e.into())
-    }
-}
-
-impl From<RemoteError> for CatalogError {
-    /// Turns the problem codes written by [`From<CatalogError> for ApiError`] back into variants.
-    fn from(e: RemoteError) -> Self {
-        let RemoteError::Problem(p) = &e else {
-            return CatalogError::Api(e.into());
-        };
-        let ids = || p.errors.iter().filter_map(|f| Uuid::parse_str(&f.field).ok());
-        match p.code() {
-            PRODUCT_NOT_FOUND => CatalogError::ProductNotFound,
-            UNKNOWN_PRODUCTS => CatalogError::UnknownProducts(ids().collect()),
-            INSUFFICIENT_STOCK => CatalogError::InsufficientStock(
-                p.errors
-                    .iter()
-                    .filter_map(|f| {
-                        let (requested, available) = parse_shortfall(&f.message)?;
-                        Some(Shortfall { product_id: Uuid::parse_str(&f.field).ok()?, requested, available })
-                    })
-                    .collect(),
-            ),
-            RESERVATION_NOT_FOUND => CatalogError::ReservationNotFound,
-            RESERVATION_CONFLICT => CatalogError::ReservationConflict(p.detail.clone()),
-            _ => CatalogError::Api(e.into()),
-        }
-    }
-}
-
-/// Reads "requested N, available M".
-fn parse_shortfall(message: &str) -> Option<(i64, i64)> {
-    let (requested, available) = message.strip_prefix("requested ")?.split_once(", available ")?;
-    Some((requested.parse().ok()?, available.parse().ok()?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kernel::http::RemoteError;
 
     #[test]
-    fn insufficient_stock_survives_the_wire() {
-        let line = Shortfall { product_id: Uuid::nil(), requested: 3, available: 1 };
-        let api = ApiError::from(CatalogError::InsufficientStock(vec![line.clone()]));
-        assert_eq!(api.status(), StatusCode::CONFLICT);
-        match CatalogError::from(RemoteError::Problem(api.problem())) {
-            CatalogError::InsufficientStock(lines) => assert_eq!(lines, vec![line]),
+    fn every_variant_survives_the_wire() {
+        let short = Shortfall { product_id: Uuid::nil(), requested: 3, available: 1 };
+        let roundtrip =
+            |e: CatalogError| CatalogError::from(RemoteError::Problem(ApiError::from(e).problem()));
+        match roundtrip(CatalogError::InsufficientStock { shortfalls: vec![short.clone()] }) {
+            CatalogError::InsufficientStock { shortfalls } => assert_eq!(shortfalls, vec![short]),
             other => panic!("{other:?}"),
         }
+        match roundtrip(CatalogError::UnknownProducts { product_ids: vec![Uuid::nil()] }) {
+            CatalogError::UnknownProducts { product_ids } => assert_eq!(product_ids, vec![Uuid::nil()]),
+            other => panic!("{other:?}"),
+        }
+        match roundtrip(CatalogError::ReservationConflict { status: ReservationStatus::Released }) {
+            CatalogError::ReservationConflict { status } => assert_eq!(status, ReservationStatus::Released),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(roundtrip(CatalogError::invalid("lines", "empty")), CatalogError::Invalid(e) if e.len() == 1)
+        );
+        assert!(matches!(roundtrip(CatalogError::Unavailable("db".into())), CatalogError::Unavailable(_)));
+        assert!(matches!(roundtrip(CatalogError::Internal("bug".into())), CatalogError::Internal(_)));
     }
 }

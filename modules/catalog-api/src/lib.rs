@@ -9,11 +9,22 @@ pub use client::HttpCatalog;
 pub use dto::{
     LookupRequest, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest, Shortfall,
 };
-pub use error::CatalogError;
+pub use error::*;
 
+use std::sync::Arc;
+
+use kernel::http::RemoteClient;
+use kernel::wiring::{Contract, Provided};
 use uuid::Uuid;
 
 pub const MODULE: &str = "catalog";
+
+/// The catalog reached over HTTP when it runs in another process.
+pub const CONTRACT: Contract = Contract { name: MODULE, remote };
+
+fn remote(client: RemoteClient, provided: &mut Provided) {
+    provided.provide::<dyn CatalogApi>(Arc::new(HttpCatalog::new(client)));
+}
 
 /// Stock reservations follow one order through a saga: `reserve` when the
 /// order is placed, then `commit` when it is paid or `release` when it is

@@ -1,6 +1,10 @@
 //! Layered configuration: the built-in `config/default.toml`, the files
 //! `config/default.toml` and `config/$SHOP_ENV.toml` in the working directory
 //! when present, then `SHOP__SECTION__KEY` environment variables (later wins).
+//!
+//! The kernel reads the sections every process shares; each module reads its
+//! own (`[auth]`, `[orders]`, …) through [`Settings::section`], with its
+//! defaults declared in its crate.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,12 +34,23 @@ pub struct Settings {
     pub remote: BTreeMap<String, RemoteSettings>,
     #[serde(default)]
     pub internal: InternalSettings,
-    pub auth: AuthSettings,
-    pub orders: OrdersSettings,
     pub log: LogSettings,
     /// Which `SHOP_ENV` the settings were loaded for; not a configuration key.
     #[serde(skip, default = "default_environment")]
     pub environment: Environment,
+    /// Every layer merged, for the modules' own sections.
+    #[serde(skip, default)]
+    layers: Layers,
+}
+
+/// The merged layers; their `Debug` shows nothing, as they hold secrets in clear.
+#[derive(Clone, Default)]
+struct Layers(config::Config);
+
+impl std::fmt::Debug for Layers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Layers(…)")
+    }
 }
 
 fn default_environment() -> Environment {
@@ -85,34 +100,6 @@ pub struct InternalSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct AuthSettings {
-    pub issuer: String,
-    pub audience: String,
-    #[serde(deserialize_with = "duration")]
-    pub access_token_ttl: Duration,
-    #[serde(deserialize_with = "duration")]
-    pub refresh_token_ttl: Duration,
-    /// Empty means "not configured".
-    #[serde(default)]
-    pub signing_key_file: String,
-    pub hashing_threads: Option<usize>,
-    pub max_failed_logins_per_account: u32,
-    pub max_failed_logins_per_client: u32,
-    #[serde(deserialize_with = "duration")]
-    pub failed_login_window: Duration,
-    /// Take the client address from `Forwarded`/`X-Forwarded-For` (set it only
-    /// behind a gateway that overwrites those headers), else from the socket.
-    #[serde(default)]
-    pub trust_forwarded_for: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct OrdersSettings {
-    #[serde(deserialize_with = "duration")]
-    pub reservation_ttl: Duration,
-}
-
-#[derive(Debug, Clone, Deserialize)]
 pub struct LogSettings {
     pub format: LogFormat,
     pub filter: String,
@@ -125,7 +112,8 @@ pub enum LogFormat {
     Json,
 }
 
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+/// A humantime duration (`90s`, `15m`, `30d`), for `#[serde(deserialize_with)]`.
+pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     let text = String::deserialize(deserializer)?;
     humantime::parse_duration(&text)
         .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a duration like 15m: {e}")))
@@ -148,31 +136,65 @@ impl Settings {
 
     /// The built-in defaults alone: no files, no environment (for tests and tools).
     pub fn built_in() -> Result<Self, ConfigError> {
-        let built = config::Config::builder()
+        let layers = config::Config::builder()
             .add_source(config::File::from_str(BUILT_IN_DEFAULTS, config::FileFormat::Toml))
             .build()?;
-        Ok(built.try_deserialize()?)
+        Self::from_layers(layers, Environment::Development)
     }
 
     /// Loads the layers from `dir`, for environment `env_name`, with `env` as the
-    /// environment-variable layer (injectable for tests).
+    /// environment-variable layer (injectable for tests). An environment other
+    /// than the built-in two needs its `<dir>/<name>.toml`.
     pub fn load_from(dir: PathBuf, env_name: &str, env: config::Environment) -> Result<Self, ConfigError> {
         use config::{File, FileFormat};
-        let built_in_env = if env_name == "production" { BUILT_IN_PRODUCTION } else { "" };
-        let built = config::Config::builder()
+        let environment = match env_name {
+            "development" => Environment::Development,
+            "production" => Environment::Production,
+            _ if dir.join(format!("{env_name}.toml")).is_file() => Environment::Other,
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "SHOP_ENV={env_name} names no configuration: use development, production, or a name \
+                     with its own {}",
+                    dir.join(format!("{env_name}.toml")).display()
+                )))
+            }
+        };
+        let built_in_env = if environment == Environment::Production { BUILT_IN_PRODUCTION } else { "" };
+        let layers = config::Config::builder()
             .add_source(File::from_str(BUILT_IN_DEFAULTS, FileFormat::Toml))
             .add_source(File::from_str(built_in_env, FileFormat::Toml))
             .add_source(File::from(dir.join("default.toml")).required(false))
             .add_source(File::from(dir.join(format!("{env_name}.toml"))).required(false))
             .add_source(env)
             .build()?;
-        let mut settings: Settings = built.try_deserialize()?;
-        settings.environment = match env_name {
-            "development" => Environment::Development,
-            "production" => Environment::Production,
-            _ => Environment::Other,
-        };
+        Self::from_layers(layers, environment)
+    }
+
+    fn from_layers(layers: config::Config, environment: Environment) -> Result<Self, ConfigError> {
+        let mut settings: Settings = layers.clone().try_deserialize()?;
+        settings.environment = environment;
+        settings.layers = Layers(layers);
         Ok(settings)
+    }
+
+    /// A module's section (`[auth]`, `[orders]`, …): `T::default()` under
+    /// whatever the layers set. The error names the value that does not parse.
+    pub fn section<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> Result<T, ConfigError> {
+        match self.layers.0.get::<T>(name) {
+            Ok(section) => Ok(section),
+            Err(config::ConfigError::NotFound(_)) => Ok(T::default()),
+            Err(e) => Err(ConfigError::Invalid(format!("[{name}]: {e}"))),
+        }
+    }
+
+    /// Sets one key of a module's section, as an environment variable would
+    /// (for tests and tools), e.g. `settings.set("orders.reservation_ttl", "1s")`.
+    /// The shared sections are plain fields: set those directly.
+    pub fn set(&mut self, key: &str, value: impl Into<config::Value>) -> Result<(), ConfigError> {
+        let layers =
+            config::Config::builder().add_source(self.layers.0.clone()).set_override(key, value)?.build()?;
+        self.layers = Layers(layers);
+        Ok(())
     }
 
     /// The database URL of one module: its override, else the template.
@@ -226,7 +248,6 @@ mod tests {
         assert_eq!(s.database.url, "sqlite://data/{module}.db");
         assert!(s.database.auto_migrate);
         assert_eq!(s.server.bind, "127.0.0.1:8080");
-        assert_eq!(s.orders.reservation_ttl, Duration::from_secs(15 * 60));
         assert_eq!(s.database_url("users"), "sqlite://data/users.db");
         assert!(s.internal.token.is_none());
     }
@@ -248,7 +269,11 @@ mod tests {
         .expect("load");
         assert_eq!(s.database_url("auth"), "sqlite://x/auth.db");
         assert_eq!(s.database_url("users"), "mysql://u@h/only_users");
-        assert_eq!(s.orders.reservation_ttl, Duration::from_secs(120));
+        #[derive(Debug, Default, serde::Deserialize)]
+        struct Orders {
+            reservation_ttl: String,
+        }
+        assert_eq!(s.section::<Orders>("orders").expect("orders").reservation_ttl, "2m");
         assert_eq!(s.remote_url("catalog").expect("remote"), "http://catalog:8080");
         let missing = s.remote_url("payments").expect_err("missing remote");
         assert!(missing.to_string().contains("remote.payments.url"));
@@ -261,19 +286,35 @@ mod tests {
         assert!(s.is_production());
         assert!(!s.database.auto_migrate);
         assert_eq!(s.log.format, LogFormat::Json);
-        assert!(s.auth.signing_key_file.is_empty(), "no development key path in production");
+        assert_eq!(s.log.format, LogFormat::Json);
     }
 
     #[test]
     fn a_bad_duration_is_reported_with_its_value() {
+        #[derive(Debug, Default, serde::Deserialize)]
+        struct Orders {
+            #[serde(deserialize_with = "duration", default)]
+            #[allow(dead_code)]
+            reservation_ttl: Duration,
+        }
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = Settings::load_from(
+        let s = Settings::load_from(
             dir.path().into(),
             "development",
             env(&[("SHOP__ORDERS__RESERVATION_TTL", "soon")]),
         )
-        .expect_err("bad duration");
+        .expect("load");
+        let err = s.section::<Orders>("orders").expect_err("bad duration");
         assert!(err.to_string().contains("soon"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_environment_stops_start_up_and_says_why() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Settings::load_from(dir.path().into(), "prod", env(&[])).expect_err("unknown");
+        assert!(err.to_string().contains("SHOP_ENV=prod"), "{err}");
+        std::fs::write(dir.path().join("staging.toml"), "").expect("write");
+        assert!(Settings::load_from(dir.path().into(), "staging", env(&[])).is_ok());
     }
 
     #[test]

@@ -44,6 +44,39 @@ pub struct BackgroundJob {
     pub run: Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>,
 }
 
+/// What one run of a job did: items it finished, and items it could not
+/// (logged each, left for the next run). One bad item never stops the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub handled: usize,
+    pub failed: usize,
+}
+
+impl JobOutcome {
+    /// Counts one item's result, logging why it failed.
+    pub fn count<T, E: std::error::Error + 'static>(
+        &mut self,
+        job: &str,
+        item: &impl Display,
+        result: Result<T, E>,
+    ) {
+        match result {
+            Ok(_) => self.handled += 1,
+            Err(e) => {
+                self.failed += 1;
+                tracing::warn!(job, item = %item, error = %crate::error::chain(&e), "left for the next run");
+            }
+        }
+    }
+}
+
+impl std::ops::AddAssign for JobOutcome {
+    fn add_assign(&mut self, other: Self) {
+        self.handled += other.handled;
+        self.failed += other.failed;
+    }
+}
+
 type Routes = fn(&mut web::ServiceConfig);
 
 /// The shape every shop module has: one service, shared with its public and
@@ -68,12 +101,12 @@ impl<S: Send + Sync + 'static> ServiceModule<S> {
         Self { info, service: web::Data::from(service), database, public, internal, jobs: Vec::new() }
     }
 
-    /// Runs `work` every `every`, logging how many items it handled or why it failed.
-    pub fn with_job<E: Display + 'static>(
+    /// Runs `work` every `every`; logs what it handled and failed, or why it could not run.
+    pub fn with_job<E: std::error::Error + 'static>(
         mut self,
         name: &'static str,
         every: Duration,
-        work: fn(Arc<S>) -> BoxFuture<'static, Result<usize, E>>,
+        work: fn(Arc<S>) -> BoxFuture<'static, Result<JobOutcome, E>>,
     ) -> Self {
         let service = self.service.clone().into_inner();
         self.jobs.push(BackgroundJob {
@@ -83,9 +116,11 @@ impl<S: Send + Sync + 'static> ServiceModule<S> {
                 let service = service.clone();
                 Box::pin(async move {
                     match work(service).await {
-                        Ok(0) => {}
-                        Ok(handled) => tracing::info!(job = name, handled, "background job"),
-                        Err(e) => tracing::warn!(job = name, error = %e, "background job failed"),
+                        Ok(JobOutcome { handled: 0, failed: 0 }) => {}
+                        Ok(JobOutcome { handled, failed }) => {
+                            tracing::info!(job = name, handled, failed, "background job")
+                        }
+                        Err(e) => tracing::warn!(job = name, error = %crate::error::chain(&e), "background job failed"),
                     }
                 })
             }),

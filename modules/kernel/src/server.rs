@@ -98,8 +98,16 @@ pub fn openapi(infos: &[&'static crate::module::ModuleInfo]) -> utoipa::openapi:
                     ),
                 )
                 .schema_from::<crate::error::Problem>()
+                .response_from::<crate::error::responses::BadRequest>()
                 .response_from::<crate::error::responses::Unauthorized>()
                 .response_from::<crate::error::responses::Forbidden>()
+                .response_from::<crate::error::responses::NotFound>()
+                .response_from::<crate::error::responses::Conflict>()
+                .response_from::<crate::error::responses::PayloadTooLarge>()
+                .response_from::<crate::error::responses::UnsupportedMediaType>()
+                .response_from::<crate::error::responses::Invalid>()
+                .response_from::<crate::error::responses::TooManyRequests>()
+                .response_from::<crate::error::responses::Unavailable>()
                 .build(),
         ))
         .build();

@@ -1,37 +1,37 @@
 //! The orders module's contract. No module calls orders today, so there is no
-//! trait yet: only the order's shape, shared by the module, its clients and tests.
+//! trait yet: only the order's shape and its problem types, shared by the
+//! module, its clients and tests.
 
 use chrono::{DateTime, Utc};
+use kernel::error::ProblemType;
+use kernel::wiring::{Contract, Provided};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const MODULE: &str = "orders";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    PendingPayment,
-    Paid,
-    Cancelled,
-    Refunded,
-    Expired,
-}
+/// No module calls orders, so nothing is provided when it runs elsewhere.
+pub const CONTRACT: Contract = Contract { name: MODULE, remote: |_, _: &mut Provided| {} };
 
-impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::PendingPayment => "pending_payment",
-            Self::Paid => "paid",
-            Self::Cancelled => "cancelled",
-            Self::Refunded => "refunded",
-            Self::Expired => "expired",
-        }
-    }
+pub const ORDER_NOT_FOUND: ProblemType = ProblemType::new("order_not_found", 404);
+/// Only a pending order can be paid; `order_status` says what it is.
+pub const ORDER_NOT_PAYABLE: ProblemType = ProblemType::new("order_not_payable", 409);
+pub const ORDER_NOT_CANCELLABLE: ProblemType = ProblemType::new("order_not_cancellable", 409);
+pub const PAYMENT_DECLINED: ProblemType = ProblemType::new("payment_declined", 402);
 
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::PendingPayment, Self::Paid, Self::Cancelled, Self::Refunded, Self::Expired]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+/// The orders module's problem types.
+pub const PROBLEMS: &[ProblemType] =
+    &[ORDER_NOT_FOUND, ORDER_NOT_PAYABLE, ORDER_NOT_CANCELLABLE, PAYMENT_DECLINED];
+
+kernel::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum OrderStatus {
+        PendingPayment => "pending_payment",
+        Paid => "paid",
+        Cancelled => "cancelled",
+        Refunded => "refunded",
+        Expired => "expired",
     }
 }
 

@@ -2,28 +2,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    /// Sent to the provider, outcome unknown yet (never shown publicly).
-    Pending,
-    Succeeded,
-    Failed,
-    Refunded,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Succeeded, Self::Failed, Self::Refunded].into_iter().find(|v| v.as_str() == s)
+kernel::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum PaymentStatus {
+        /// Sent to the provider, outcome unknown yet (never shown publicly).
+        Pending => "pending",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Refunded => "refunded",
     }
 }
 

@@ -1,6 +1,15 @@
-use actix_web::http::StatusCode;
-use kernel::http::RemoteError;
+use kernel::error::{shared, ContractError, FieldError, Problem, ProblemType, IDEMPOTENCY_KEY_REUSED};
 use kernel::ApiError;
+
+use crate::MODULE;
+
+pub const PAYMENT_NOT_FOUND: ProblemType = ProblemType::new("payment_not_found", 404);
+/// The provider could not be reached: nothing was charged twice, and the same call can be retried.
+pub const PAYMENT_PROVIDER_UNAVAILABLE: ProblemType = ProblemType::new("payment_provider_unavailable", 503);
+pub const NOT_REFUNDABLE: ProblemType = ProblemType::new("not_refundable", 409);
+
+/// The payments module's problem types (a reused charge key is the kernel's `idempotency_key_reused`).
+pub const PROBLEMS: &[ProblemType] = &[PAYMENT_NOT_FOUND, PAYMENT_PROVIDER_UNAVAILABLE, NOT_REFUNDABLE];
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentsError {
@@ -14,55 +23,80 @@ pub enum PaymentsError {
     KeyReused,
     #[error("only a succeeded payment can be refunded")]
     NotRefundable,
-    #[error("{0}")]
-    Api(ApiError),
+    #[error("invalid fields: {0:?}")]
+    Invalid(Vec<FieldError>),
+    /// Payments (or its database) is down, or the call's outcome is unknown: retry.
+    #[error("payments unavailable: {0}")]
+    Unavailable(String),
+    #[error("payments failed: {0}")]
+    Internal(String),
 }
 
-const NOT_FOUND: &str = "payment_not_found";
-const PROVIDER_UNAVAILABLE: &str = "payment_provider_unavailable";
-const KEY_REUSED: &str = "idempotency_key_reused";
-const NOT_REFUNDABLE: &str = "not_refundable";
+impl PaymentsError {
+    /// Reads a problem written by `From<PaymentsError> for ApiError`.
+    fn from_problem(p: Problem) -> Self {
+        if p.is(&PAYMENT_NOT_FOUND) {
+            PaymentsError::NotFound
+        } else if p.is(&PAYMENT_PROVIDER_UNAVAILABLE) {
+            PaymentsError::ProviderUnavailable
+        } else if p.is(&IDEMPOTENCY_KEY_REUSED) {
+            PaymentsError::KeyReused
+        } else if p.is(&NOT_REFUNDABLE) {
+            PaymentsError::NotRefundable
+        } else {
+            PaymentsError::from_other_problem(MODULE, p)
+        }
+    }
+}
+
+impl ContractError for PaymentsError {
+    fn invalid(errors: Vec<FieldError>) -> Self {
+        PaymentsError::Invalid(errors)
+    }
+    fn unavailable(cause: String) -> Self {
+        PaymentsError::Unavailable(cause)
+    }
+    fn internal(cause: String) -> Self {
+        PaymentsError::Internal(cause)
+    }
+}
+
+kernel::contract_error!(PaymentsError);
 
 impl From<PaymentsError> for ApiError {
     fn from(e: PaymentsError) -> Self {
         match e {
-            PaymentsError::NotFound => ApiError::new(StatusCode::NOT_FOUND, NOT_FOUND, "payment not found"),
+            PaymentsError::NotFound => ApiError::new(PAYMENT_NOT_FOUND, "payment not found"),
             PaymentsError::ProviderUnavailable => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                PROVIDER_UNAVAILABLE,
+                PAYMENT_PROVIDER_UNAVAILABLE,
                 "the payment provider is unavailable; nothing was charged twice, retry later",
             ),
             PaymentsError::KeyReused => {
-                ApiError::conflict(KEY_REUSED, "this idempotency key was used for a different charge")
+                ApiError::new(IDEMPOTENCY_KEY_REUSED, "this idempotency key was used for a different charge")
             }
             PaymentsError::NotRefundable => {
-                ApiError::conflict(NOT_REFUNDABLE, "only a succeeded payment can be refunded")
+                ApiError::new(NOT_REFUNDABLE, "only a succeeded payment can be refunded")
             }
-            PaymentsError::Api(e) => e,
+            PaymentsError::Invalid(errors) => shared::invalid(errors),
+            PaymentsError::Unavailable(cause) => shared::unavailable(MODULE, cause),
+            PaymentsError::Internal(cause) => shared::internal(cause),
         }
     }
 }
 
-impl From<ApiError> for PaymentsError {
-    fn from(e: ApiError) -> Self {
-        PaymentsError::Api(e)
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kernel::http::RemoteError;
 
-impl From<kernel::db::DbError> for PaymentsError {
-    fn from(e: kernel::db::DbError) -> Self {
-        PaymentsError::Api(e.into())
-    }
-}
-
-impl From<RemoteError> for PaymentsError {
-    fn from(e: RemoteError) -> Self {
-        match &e {
-            RemoteError::Problem(p) if p.code() == NOT_FOUND => PaymentsError::NotFound,
-            RemoteError::Problem(p) if p.code() == PROVIDER_UNAVAILABLE => PaymentsError::ProviderUnavailable,
-            RemoteError::Problem(p) if p.code() == KEY_REUSED => PaymentsError::KeyReused,
-            RemoteError::Problem(p) if p.code() == NOT_REFUNDABLE => PaymentsError::NotRefundable,
-            _ => PaymentsError::Api(e.into()),
-        }
+    #[test]
+    fn every_variant_survives_the_wire() {
+        let roundtrip =
+            |e: PaymentsError| PaymentsError::from(RemoteError::Problem(ApiError::from(e).problem()));
+        assert!(matches!(roundtrip(PaymentsError::NotFound), PaymentsError::NotFound));
+        assert!(matches!(roundtrip(PaymentsError::ProviderUnavailable), PaymentsError::ProviderUnavailable));
+        assert!(matches!(roundtrip(PaymentsError::KeyReused), PaymentsError::KeyReused));
+        assert!(matches!(roundtrip(PaymentsError::NotRefundable), PaymentsError::NotRefundable));
+        assert!(matches!(roundtrip(PaymentsError::Unavailable("x".into())), PaymentsError::Unavailable(_)));
     }
 }

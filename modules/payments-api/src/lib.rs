@@ -7,11 +7,22 @@ mod error;
 
 pub use client::HttpPayments;
 pub use dto::{ChargeRequest, PaymentDto, PaymentStatus};
-pub use error::PaymentsError;
+pub use error::*;
 
+use std::sync::Arc;
+
+use kernel::http::RemoteClient;
+use kernel::wiring::{Contract, Provided};
 use uuid::Uuid;
 
 pub const MODULE: &str = "payments";
+
+/// Payments reached over HTTP when it runs in another process.
+pub const CONTRACT: Contract = Contract { name: MODULE, remote };
+
+fn remote(client: RemoteClient, provided: &mut Provided) {
+    provided.provide::<dyn PaymentsApi>(Arc::new(HttpPayments::new(client)));
+}
 
 #[async_trait::async_trait]
 pub trait PaymentsApi: Send + Sync {

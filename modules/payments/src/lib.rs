@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use diesel_migrations::embed_migrations;
 use kernel::db::ModuleMigrations;
-use kernel::module::{ModuleInfo, ServiceModule};
+use kernel::module::{Module, ModuleInfo, ServiceModule};
+use kernel::wiring::{ModuleEntry, Wiring, WiringError};
+use payments_api::PaymentsApi;
 
 pub use service::PaymentsService;
 
@@ -26,8 +28,15 @@ pub static INFO: ModuleInfo = ModuleInfo {
     openapi: || <http::PaymentsDoc as utoipa::OpenApi>::openapi(),
 };
 
-/// The running module: the service behind its routes.
-pub fn module(service: Arc<PaymentsService>) -> ServiceModule<PaymentsService> {
-    let db = service.database().clone();
-    ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)
+/// The payments module's entry in the composition root's table.
+pub static ENTRY: ModuleEntry = ModuleEntry { info: &INFO, build };
+
+/// Payments needs its database and a provider (the test provider, the only
+/// one wired in); it provides `PaymentsApi`.
+fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
+    let db = wiring.database(INFO.name)?;
+    let provider = Arc::new(provider::TestProvider::default());
+    let service = Arc::new(PaymentsService::new(db.clone(), provider));
+    wiring.provide::<dyn PaymentsApi>(service.clone());
+    Ok(Arc::new(ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)))
 }

@@ -74,8 +74,7 @@ impl PaymentProvider for TestProvider {
 /// A stable provider reference derived from the idempotency key.
 fn reference(prefix: &str, key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("test_{prefix}_{hex}")
+    format!("test_{prefix}_{}", kernel::hex(&digest[..12]))
 }
 
 #[cfg(test)]

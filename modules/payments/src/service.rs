@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use kernel::auth::AuthUser;
-use kernel::db::{is_unique_violation, stored_id, Database, DbError};
+use kernel::db::{is_unique_violation, stored_id, Database};
 use kernel::error::FieldError;
 use kernel::pagination::{Page, PageParams};
-use kernel::ApiError;
 use payments_api::{ChargeRequest, PaymentDto, PaymentStatus, PaymentsApi, PaymentsError};
 use uuid::Uuid;
 
@@ -41,8 +40,7 @@ impl PaymentsService {
             user_id: (!caller.is_admin()).then(|| caller.id.to_string()),
             order_id: order_id.map(|id| id.to_string()),
         };
-        let (rows, total) =
-            self.db.run(move |c| store::list(c, &filter, page).map_err(DbError::from)).await?;
+        let (rows, total) = self.db.query(move |c| store::list(c, &filter, page)).await?;
         let items = rows.iter().map(payment_dto).collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, page, total))
     }
@@ -60,10 +58,7 @@ impl PaymentsService {
 
     async fn find(&self, id: Uuid) -> Result<PaymentRow> {
         let key = id.to_string();
-        self.db
-            .run(move |c| store::find(c, &key).map_err(DbError::from))
-            .await?
-            .ok_or(PaymentsError::NotFound)
+        self.db.query(move |c| store::find(c, &key)).await?.ok_or(PaymentsError::NotFound)
     }
 
     /// Records the attempt before calling the provider, so a crash or lost
@@ -87,11 +82,10 @@ impl PaymentsService {
             .db
             .run(move |c| match store::insert(c, &row) {
                 Ok(()) => Ok(row),
-                Err(e) if is_unique_violation(&e) => store::find_by_key(c, &row.idempotency_key)
-                    .map_err(DbError::from)?
+                Err(e) if is_unique_violation(&e) => store::find_by_key(c, &row.idempotency_key)?
                     .filter(|existing| same_charge(existing, &row))
                     .ok_or(PaymentsError::KeyReused),
-                Err(e) => Err(DbError::from(e).into()),
+                Err(e) => Err(e.into()),
             })
             .await?;
         Ok(claimed)
@@ -125,7 +119,7 @@ fn validate(request: &ChargeRequest) -> Result<()> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::validation(errors).into())
+        Err(PaymentsError::Invalid(errors))
     }
 }
 
@@ -162,7 +156,7 @@ impl PaymentsApi for PaymentsService {
         let row = settled.clone();
         let stored = self
             .db
-            .run(move |c| {
+            .query(move |c| {
                 let changed = store::settle(
                     c,
                     &row.id,
@@ -170,12 +164,11 @@ impl PaymentsApi for PaymentsService {
                     row.provider_ref.as_deref(),
                     row.failure_reason.as_deref(),
                     row.updated_at,
-                )
-                .map_err(DbError::from)?;
+                )?;
                 // Settled meanwhile by a concurrent call with the same key: its outcome stands.
                 match changed {
                     1 => Ok(Some(row)),
-                    _ => store::find(c, &row.id).map_err(DbError::from),
+                    _ => store::find(c, &row.id),
                 }
             })
             .await?;
@@ -195,13 +188,13 @@ impl PaymentsApi for PaymentsService {
             PaymentsError::ProviderUnavailable
         })?;
         let id = row.id.clone();
-        self.db.run(move |c| store::mark_refunded(c, &id, kernel::now()).map_err(DbError::from)).await?;
+        self.db.query(move |c| store::mark_refunded(c, &id, kernel::now())).await?;
         payment_dto(&self.find(payment_id).await?)
     }
 
     async fn payments_for_order(&self, order_id: Uuid) -> Result<Vec<PaymentDto>> {
         let key = order_id.to_string();
-        let rows = self.db.run(move |c| store::for_order(c, &key).map_err(DbError::from)).await?;
+        let rows = self.db.query(move |c| store::for_order(c, &key)).await?;
         rows.iter().map(payment_dto).collect()
     }
 }
@@ -213,7 +206,7 @@ fn payment_dto(row: &PaymentRow) -> Result<PaymentDto> {
         amount_cents: row.amount_cents,
         currency: row.currency.clone(),
         status: PaymentStatus::parse(&row.status)
-            .ok_or_else(|| ApiError::internal(format!("stored status `{}` is unknown", row.status)))?,
+            .ok_or_else(|| PaymentsError::Internal(format!("stored status `{}` is unknown", row.status)))?,
         created_at: row.created_at.and_utc(),
     })
 }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
+use payments_api::PaymentStatus;
 
 use crate::schema::payments;
 
@@ -60,22 +61,27 @@ pub fn settle(
 ) -> QueryResult<usize> {
     execute(
         conn,
-        diesel::update(payments::table.filter(payments::id.eq(id).and(payments::status.eq("pending")))).set(
-            (
-                payments::status.eq(status),
-                payments::provider_ref.eq(provider_ref),
-                payments::failure_reason.eq(failure_reason),
-                payments::updated_at.eq(at),
-            ),
-        ),
+        diesel::update(
+            payments::table
+                .filter(payments::id.eq(id).and(payments::status.eq(PaymentStatus::Pending.as_str()))),
+        )
+        .set((
+            payments::status.eq(status),
+            payments::provider_ref.eq(provider_ref),
+            payments::failure_reason.eq(failure_reason),
+            payments::updated_at.eq(at),
+        )),
     )
 }
 
 pub fn mark_refunded(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
     execute(
         conn,
-        diesel::update(payments::table.filter(payments::id.eq(id).and(payments::status.eq("succeeded"))))
-            .set((payments::status.eq("refunded"), payments::updated_at.eq(at))),
+        diesel::update(
+            payments::table
+                .filter(payments::id.eq(id).and(payments::status.eq(PaymentStatus::Succeeded.as_str()))),
+        )
+        .set((payments::status.eq(PaymentStatus::Refunded.as_str()), payments::updated_at.eq(at))),
     )
 }
 
@@ -87,7 +93,7 @@ pub struct Visible {
 }
 
 fn visible(filter: &Visible) -> payments::BoxedQuery<'static, DbBackend> {
-    let mut query = payments::table.filter(payments::status.ne("pending")).into_boxed();
+    let mut query = payments::table.filter(payments::status.ne(PaymentStatus::Pending.as_str())).into_boxed();
     if let Some(user) = &filter.user_id {
         query = query.filter(payments::user_id.eq(user.clone()));
     }

@@ -1,6 +1,18 @@
-use actix_web::http::StatusCode;
-use kernel::http::RemoteError;
+use kernel::error::{shared, ContractError, FieldError, Problem, ProblemType};
 use kernel::ApiError;
+
+use crate::MODULE;
+
+pub const USER_NOT_FOUND: ProblemType = ProblemType::new("user_not_found", 404);
+pub const ADDRESS_NOT_FOUND: ProblemType = ProblemType::new("address_not_found", 404);
+pub const EMAIL_TAKEN: ProblemType = ProblemType::new("email_taken", 409);
+pub const ADDRESS_LIMIT: ProblemType = ProblemType::new("address_limit", 409);
+/// An admin demoting or disabling their own account.
+pub const SELF_LOCKOUT: ProblemType = ProblemType::new("self_lockout", 409);
+
+/// The users module's problem types.
+pub const PROBLEMS: &[ProblemType] =
+    &[USER_NOT_FOUND, ADDRESS_NOT_FOUND, EMAIL_TAKEN, ADDRESS_LIMIT, SELF_LOCKOUT];
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
@@ -10,47 +22,92 @@ pub enum UsersError {
     AddressNotFound,
     #[error("the email is already registered")]
     EmailTaken,
-    #[error("{0}")]
-    Api(ApiError),
+    #[error("a user keeps at most {limit} addresses")]
+    AddressLimit { limit: u32 },
+    #[error("admins cannot demote or disable themselves")]
+    SelfLockout,
+    #[error("invalid fields: {0:?}")]
+    Invalid(Vec<FieldError>),
+    /// Users (or its database) is down, or the call's outcome is unknown: retry.
+    #[error("users unavailable: {0}")]
+    Unavailable(String),
+    #[error("users failed: {0}")]
+    Internal(String),
 }
 
-const USER_NOT_FOUND: &str = "user_not_found";
-const ADDRESS_NOT_FOUND: &str = "address_not_found";
-const EMAIL_TAKEN: &str = "email_taken";
+impl UsersError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        UsersError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// Reads a problem written by `From<UsersError> for ApiError`.
+    fn from_problem(p: Problem) -> Self {
+        if p.is(&USER_NOT_FOUND) {
+            UsersError::NotFound
+        } else if p.is(&ADDRESS_NOT_FOUND) {
+            UsersError::AddressNotFound
+        } else if p.is(&EMAIL_TAKEN) {
+            UsersError::EmailTaken
+        } else if let (true, Some(limit)) = (p.is(&ADDRESS_LIMIT), p.extension("limit")) {
+            UsersError::AddressLimit { limit }
+        } else if p.is(&SELF_LOCKOUT) {
+            UsersError::SelfLockout
+        } else {
+            UsersError::from_other_problem(MODULE, p)
+        }
+    }
+}
+
+impl ContractError for UsersError {
+    fn invalid(errors: Vec<FieldError>) -> Self {
+        UsersError::Invalid(errors)
+    }
+    fn unavailable(cause: String) -> Self {
+        UsersError::Unavailable(cause)
+    }
+    fn internal(cause: String) -> Self {
+        UsersError::Internal(cause)
+    }
+}
+
+kernel::contract_error!(UsersError);
 
 impl From<UsersError> for ApiError {
     fn from(e: UsersError) -> Self {
         match e {
-            UsersError::NotFound => ApiError::new(StatusCode::NOT_FOUND, USER_NOT_FOUND, "user not found"),
-            UsersError::AddressNotFound => {
-                ApiError::new(StatusCode::NOT_FOUND, ADDRESS_NOT_FOUND, "address not found")
+            UsersError::NotFound => ApiError::new(USER_NOT_FOUND, "user not found"),
+            UsersError::AddressNotFound => ApiError::new(ADDRESS_NOT_FOUND, "address not found"),
+            UsersError::EmailTaken => ApiError::new(EMAIL_TAKEN, "this email is already registered"),
+            UsersError::AddressLimit { limit } => {
+                ApiError::new(ADDRESS_LIMIT, format!("a user keeps at most {limit} addresses"))
+                    .with_extension("limit", limit)
             }
-            UsersError::EmailTaken => ApiError::conflict(EMAIL_TAKEN, "this email is already registered"),
-            UsersError::Api(e) => e,
+            UsersError::SelfLockout => {
+                ApiError::new(SELF_LOCKOUT, "admins cannot demote or disable themselves")
+            }
+            UsersError::Invalid(errors) => shared::invalid(errors),
+            UsersError::Unavailable(cause) => shared::unavailable(MODULE, cause),
+            UsersError::Internal(cause) => shared::internal(cause),
         }
     }
 }
 
-impl From<ApiError> for UsersError {
-    fn from(e: ApiError) -> Self {
-        UsersError::Api(e)
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kernel::http::RemoteError;
 
-impl From<kernel::db::DbError> for UsersError {
-    fn from(e: kernel::db::DbError) -> Self {
-        UsersError::Api(e.into())
-    }
-}
-
-impl From<RemoteError> for UsersError {
-    /// Turns the problem codes [`From<UsersError> for ApiError`] writes back into variants.
-    fn from(e: RemoteError) -> Self {
-        match &e {
-            RemoteError::Problem(p) if p.code() == USER_NOT_FOUND => UsersError::NotFound,
-            RemoteError::Problem(p) if p.code() == ADDRESS_NOT_FOUND => UsersError::AddressNotFound,
-            RemoteError::Problem(p) if p.code() == EMAIL_TAKEN => UsersError::EmailTaken,
-            _ => UsersError::Api(e.into()),
-        }
+    #[test]
+    fn every_variant_survives_the_wire() {
+        let roundtrip = |e: UsersError| UsersError::from(RemoteError::Problem(ApiError::from(e).problem()));
+        assert!(matches!(roundtrip(UsersError::NotFound), UsersError::NotFound));
+        assert!(matches!(roundtrip(UsersError::AddressNotFound), UsersError::AddressNotFound));
+        assert!(matches!(roundtrip(UsersError::EmailTaken), UsersError::EmailTaken));
+        assert!(matches!(
+            roundtrip(UsersError::AddressLimit { limit: 20 }),
+            UsersError::AddressLimit { limit: 20 }
+        ));
+        assert!(matches!(roundtrip(UsersError::SelfLockout), UsersError::SelfLockout));
+        assert!(matches!(roundtrip(UsersError::invalid("name", "empty")), UsersError::Invalid(_)));
     }
 }

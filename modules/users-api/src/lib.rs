@@ -7,11 +7,22 @@ mod error;
 
 pub use client::HttpUsers;
 pub use dto::{AddressDto, NewUser, SetRole, UserDto};
-pub use error::UsersError;
+pub use error::*;
 
+use std::sync::Arc;
+
+use kernel::http::RemoteClient;
+use kernel::wiring::{Contract, Provided};
 use uuid::Uuid;
 
 pub const MODULE: &str = "users";
+
+/// Users reached over HTTP when it runs in another process.
+pub const CONTRACT: Contract = Contract { name: MODULE, remote };
+
+fn remote(client: RemoteClient, provided: &mut Provided) {
+    provided.provide::<dyn UsersApi>(Arc::new(HttpUsers::new(client)));
+}
 
 #[async_trait::async_trait]
 pub trait UsersApi: Send + Sync {

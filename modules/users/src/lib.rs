@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use diesel_migrations::embed_migrations;
 use kernel::db::ModuleMigrations;
-use kernel::module::{ModuleInfo, ServiceModule};
+use kernel::module::{Module, ModuleInfo, ServiceModule};
+use kernel::wiring::{ModuleEntry, Wiring, WiringError};
+use users_api::UsersApi;
 
 pub use service::UsersService;
 
@@ -26,8 +28,13 @@ pub static INFO: ModuleInfo = ModuleInfo {
     openapi: || <http::UsersDoc as utoipa::OpenApi>::openapi(),
 };
 
-/// The running module: the service behind its routes.
-pub fn module(service: Arc<UsersService>) -> ServiceModule<UsersService> {
-    let db = service.database().clone();
-    ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)
+/// The users module's entry in the composition root's table.
+pub static ENTRY: ModuleEntry = ModuleEntry { info: &INFO, build };
+
+/// Users needs its database only; it provides `UsersApi`.
+fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
+    let db = wiring.database(INFO.name)?;
+    let service = Arc::new(UsersService::new(db.clone()));
+    wiring.provide::<dyn UsersApi>(service.clone());
+    Ok(Arc::new(ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)))
 }

@@ -3,10 +3,9 @@
 
 use diesel::Connection;
 use kernel::auth::{AuthUser, Role};
-use kernel::db::{is_unique_violation, stored_id, Database, DbError, TxError};
+use kernel::db::{is_unique_violation, stored_id, Database, TxError};
 use kernel::error::validate;
 use kernel::pagination::{Page, PageRequest};
-use kernel::ApiError;
 use users_api::{AddressDto, NewUser, UserDto, UsersApi, UsersError};
 use uuid::Uuid;
 
@@ -37,10 +36,7 @@ impl UsersService {
         validate(&UpdateProfile { name: name.clone() })?;
         if let Some(name) = name {
             let id = user.to_string();
-            let updated = self
-                .db
-                .run(move |c| store::update_name(c, &id, &name, kernel::now()).map_err(DbError::from))
-                .await?;
+            let updated = self.db.query(move |c| store::update_name(c, &id, &name, kernel::now())).await?;
             if updated == 0 {
                 return Err(UsersError::NotFound);
             }
@@ -49,7 +45,7 @@ impl UsersService {
     }
 
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<UserDto>> {
-        let (rows, total) = self.db.run(move |c| store::list_users(c, page).map_err(DbError::from)).await?;
+        let (rows, total) = self.db.query(move |c| store::list_users(c, page)).await?;
         let items = rows.into_iter().map(user_dto).collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, page, total))
     }
@@ -59,14 +55,12 @@ impl UsersService {
     pub async fn admin_update(&self, actor: AuthUser, id: Uuid, changes: AdminUserUpdate) -> Result<UserDto> {
         let demotes_self = changes.role.is_some_and(|r| r != Role::Admin);
         if actor.id == id && (demotes_self || changes.disabled == Some(true)) {
-            return Err(
-                ApiError::conflict("self_lockout", "admins cannot demote or disable themselves").into()
-            );
+            return Err(UsersError::SelfLockout);
         }
         let key = id.to_string();
         let found = self
             .db
-            .run(move |c| {
+            .query(move |c| {
                 c.transaction(|c| {
                     let now = kernel::now();
                     let mut found = 1;
@@ -81,7 +75,6 @@ impl UsersService {
                     }
                     Ok::<_, diesel::result::Error>(found)
                 })
-                .map_err(DbError::from)
             })
             .await?;
         if found == 0 {
@@ -92,7 +85,7 @@ impl UsersService {
 
     pub async fn list_addresses(&self, user: Uuid) -> Result<Vec<AddressDto>> {
         let id = user.to_string();
-        let rows = self.db.run(move |c| store::list_addresses(c, &id).map_err(DbError::from)).await?;
+        let rows = self.db.query(move |c| store::list_addresses(c, &id)).await?;
         rows.into_iter().map(address_dto).collect()
     }
 
@@ -118,8 +111,9 @@ impl UsersService {
                         return Err(TxError::Rejected(UsersError::NotFound));
                     }
                     if store::count_addresses(c, &row.user_id)? >= MAX_ADDRESSES {
-                        let limit = format!("a user keeps at most {MAX_ADDRESSES} addresses");
-                        return Err(TxError::Rejected(ApiError::conflict("address_limit", limit).into()));
+                        return Err(TxError::Rejected(UsersError::AddressLimit {
+                            limit: MAX_ADDRESSES as u32,
+                        }));
                     }
                     Ok(store::insert_address(c, &row)?)
                 })
@@ -140,10 +134,7 @@ impl UsersService {
             updated_at: kernel::now(),
         };
         let (owner, key) = (user.to_string(), id.to_string());
-        let updated = self
-            .db
-            .run(move |c| store::update_address(c, &owner, &key, &changes).map_err(DbError::from))
-            .await?;
+        let updated = self.db.query(move |c| store::update_address(c, &owner, &key, &changes)).await?;
         if updated == 0 {
             return Err(UsersError::AddressNotFound);
         }
@@ -152,8 +143,7 @@ impl UsersService {
 
     pub async fn delete_address(&self, user: Uuid, id: Uuid) -> Result<()> {
         let (owner, key) = (user.to_string(), id.to_string());
-        let deleted =
-            self.db.run(move |c| store::delete_address(c, &owner, &key).map_err(DbError::from)).await?;
+        let deleted = self.db.query(move |c| store::delete_address(c, &owner, &key)).await?;
         if deleted == 0 {
             return Err(UsersError::AddressNotFound);
         }
@@ -176,10 +166,10 @@ impl UsersApi for UsersService {
         };
         let inserted = self
             .db
-            .run(move |c| match store::insert_user(c, &row) {
+            .query(move |c| match store::insert_user(c, &row) {
                 Ok(()) => Ok(Ok(row)),
                 Err(e) if is_unique_violation(&e) => Ok(Err(store::find_user(c, &row.id)?)),
-                Err(e) => Err(DbError::from(e)),
+                Err(e) => Err(e),
             })
             .await?;
         match inserted {
@@ -192,16 +182,14 @@ impl UsersApi for UsersService {
 
     async fn get_user(&self, id: Uuid) -> Result<UserDto> {
         let key = id.to_string();
-        let row = self.db.run(move |c| store::find_user(c, &key).map_err(DbError::from)).await?;
+        let row = self.db.query(move |c| store::find_user(c, &key)).await?;
         user_dto(row.ok_or(UsersError::NotFound)?)
     }
 
     async fn set_role(&self, id: Uuid, role: Role) -> Result<UserDto> {
         let key = id.to_string();
-        let updated = self
-            .db
-            .run(move |c| store::update_role(c, &key, role.as_str(), kernel::now()).map_err(DbError::from))
-            .await?;
+        let updated =
+            self.db.query(move |c| store::update_role(c, &key, role.as_str(), kernel::now())).await?;
         if updated == 0 {
             return Err(UsersError::NotFound);
         }
@@ -210,7 +198,7 @@ impl UsersApi for UsersService {
 
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto> {
         let (owner, key) = (user_id.to_string(), address_id.to_string());
-        let row = self.db.run(move |c| store::find_address(c, &owner, &key).map_err(DbError::from)).await?;
+        let row = self.db.query(move |c| store::find_address(c, &owner, &key)).await?;
         address_dto(row.ok_or(UsersError::AddressNotFound)?)
     }
 }
@@ -226,7 +214,7 @@ fn checked_address(input: AddressInput) -> Result<AddressInput> {
     };
     let mut errors = match validate(&cleaned) {
         Ok(()) => Vec::new(),
-        Err(e) => e.problem().errors,
+        Err(e) => e.errors().to_vec(),
     };
     let country = countries::normalise(&input.country);
     if country.is_none() {
@@ -237,7 +225,7 @@ fn checked_address(input: AddressInput) -> Result<AddressInput> {
     }
     match country {
         Some(country) if errors.is_empty() => Ok(AddressInput { country, ..cleaned }),
-        _ => Err(ApiError::validation(errors).into()),
+        _ => Err(UsersError::Invalid(errors)),
     }
 }
 
@@ -245,7 +233,7 @@ fn user_dto(row: UserRow) -> Result<UserDto> {
     Ok(UserDto {
         id: stored_id(&row.id)?,
         role: Role::parse(&row.role).ok_or_else(|| {
-            UsersError::from(ApiError::internal(format!("stored role `{}` is unknown", row.role)))
+            UsersError::Internal(format!("stored role `{}` of user {} is unknown", row.role, row.id))
         })?,
         email: row.email,
         name: row.name,

@@ -2,6 +2,9 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use jsonwebtoken::jwk::JwkSet;
+use kernel::error::responses::{
+    BadRequest, Conflict, Invalid, PayloadTooLarge, TooManyRequests, UnsupportedMediaType,
+};
 use kernel::error::Problem;
 use kernel::ApiError;
 
@@ -23,9 +26,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "The new account", body = RegisteredUser),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Weak password, bad email or name", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn register(auth: Service, body: web::Json<RegisterRequest>) -> Answer<HttpResponse> {
     let user = auth.register(body.into_inner()).await?;
@@ -38,7 +43,10 @@ pub async fn register(auth: Service, body: web::Json<RegisterRequest>) -> Answer
         (status = 200, description = "A token pair", body = TokenPair),
         (status = 401, description = "Wrong email or password (one answer for both)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures; see Retry-After", body = Problem, content_type = "application/problem+json"),
+        (status = 429, response = TooManyRequests),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn login(
     auth: Service,
@@ -65,6 +73,9 @@ fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
     responses(
         (status = 200, description = "A new token pair", body = TokenPair),
         (status = 401, description = "Invalid, expired, spent or revoked refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn refresh(auth: Service, body: web::Json<RefreshRequest>) -> Answer<web::Json<TokenPair>> {
     Ok(web::Json(auth.refresh(&body.refresh_token).await?))
@@ -72,7 +83,13 @@ pub async fn refresh(auth: Service, body: web::Json<RefreshRequest>) -> Answer<w
 
 /// Revokes the refresh token and every token rotated from the same login.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204, description = "Logged out")))]
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Invalid),
+    ))]
 pub async fn logout(auth: Service, body: web::Json<RefreshRequest>) -> Answer<HttpResponse> {
     auth.logout(&body.refresh_token).await?;
     Ok(HttpResponse::NoContent().finish())

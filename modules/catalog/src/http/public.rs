@@ -3,8 +3,9 @@
 use actix_web::{web, HttpResponse};
 use catalog_api::ProductDto;
 use kernel::auth::AuthUser;
-use kernel::error::responses::{Forbidden, Unauthorized};
-use kernel::error::Problem;
+use kernel::error::responses::{
+    BadRequest, Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
 use kernel::pagination::Page;
 use kernel::ApiError;
 use uuid::Uuid;
@@ -28,7 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(get, path = "/api/v1/catalog/products", tag = "catalog", params(ProductQuery),
     responses(
         (status = 200, description = "One page of active products", body = Page<ProductDto>),
-        (status = 422, description = "Bad filter, sort or page", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Invalid),
     ))]
 pub async fn list_products(catalog: Service, query: web::Query<ProductQuery>) -> Answer<HttpResponse> {
     Ok(json(catalog.list_json(query.into_inner()).await?))
@@ -39,7 +40,7 @@ pub async fn list_products(catalog: Service, query: web::Query<ProductQuery>) ->
     params(("id" = Uuid, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = ProductDto),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
     ))]
 pub async fn get_product(catalog: Service, id: web::Path<Uuid>) -> Answer<HttpResponse> {
     Ok(json(catalog.product_json(id.into_inner()).await?))
@@ -56,8 +57,11 @@ fn json(body: actix_web::web::Bytes) -> HttpResponse {
         (status = 201, description = "Created", body = ProductDto),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 409, description = "Duplicate sku", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields or unknown category", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn create_product(
     catalog: Service,
@@ -75,9 +79,12 @@ pub async fn create_product(
         (status = 200, description = "The updated product", body = ProductDto),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Duplicate sku", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn update_product(
     catalog: Service,
@@ -96,7 +103,7 @@ pub async fn update_product(
         (status = 204, description = "Archived"),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
     ))]
 pub async fn archive_product(catalog: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<HttpResponse> {
     user.require_admin()?;
@@ -111,8 +118,11 @@ pub async fn archive_product(catalog: Service, user: AuthUser, id: web::Path<Uui
         (status = 200, description = "The product with its new stock", body = ProductDto),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Negative or huge stock", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn set_stock(
     catalog: Service,
@@ -137,8 +147,11 @@ pub async fn list_categories(catalog: Service) -> Answer<web::Json<Page<Category
         (status = 201, description = "Created", body = CategoryDto),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 409, description = "Duplicate slug", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn create_category(
     catalog: Service,

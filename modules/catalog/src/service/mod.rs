@@ -22,12 +22,14 @@ pub struct CatalogService {
 type Result<T> = std::result::Result<T, CatalogError>;
 
 impl CatalogService {
+    /// The service with its public reads kept for the longest the contract allows, 1 s.
     pub fn new(db: Database) -> Self {
-        Self { db, cache: ReadCache::default() }
+        Self { db, cache: ReadCache::new(std::time::Duration::from_secs(1)) }
     }
 
-    pub fn database(&self) -> &Database {
-        &self.db
+    /// How long public reads may be answered from what was read before (`catalog.read_cache_ttl`).
+    pub fn with_read_cache_ttl(self, ttl: std::time::Duration) -> Self {
+        Self { cache: ReadCache::new(ttl), ..self }
     }
 }
 

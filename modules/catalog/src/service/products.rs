@@ -1,10 +1,10 @@
 use actix_web::web::Bytes;
 use catalog_api::{CatalogError, ProductDto};
 use diesel::Connection as _;
-use kernel::db::{is_unique_violation, stored_id, DbError, TxError};
+use kernel::db::{is_unique_violation, stored_id, TxError};
 use kernel::error::{validate, FieldError};
 use kernel::pagination::{Page, PageParams};
-use kernel::ApiError;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -23,18 +23,14 @@ pub struct CategoryDto {
     pub slug: String,
 }
 
-fn sku_taken() -> CatalogError {
-    ApiError::conflict("duplicate_sku", "another product already has this sku").into()
-}
-
 fn unknown_category() -> CatalogError {
-    ApiError::invalid_field("category_id", "no such category").into()
+    CatalogError::invalid("category_id", "no such category")
 }
 
 /// Maps a unique violation on insert or update to 409 `duplicate_sku`.
 fn sku_conflict(e: diesel::result::Error) -> TxError<CatalogError> {
     if is_unique_violation(&e) {
-        TxError::Rejected(sku_taken())
+        TxError::Rejected(CatalogError::DuplicateSku)
     } else {
         TxError::Db(e)
     }
@@ -109,7 +105,7 @@ impl CatalogService {
             errors.push(FieldError { field: "q".into(), message: "must be at most 100 characters".into() });
         }
         if !errors.is_empty() {
-            return Err(ApiError::validation(errors).into());
+            return Err(CatalogError::Invalid(errors));
         }
         let filter = ProductFilter {
             name_contains: q.map(str::to_owned),
@@ -117,15 +113,14 @@ impl CatalogService {
             min_price_cents: query.min_price_cents,
             max_price_cents: query.max_price_cents,
         };
-        let (rows, total) =
-            self.db.run(move |c| store::list(c, &filter, sort, page).map_err(DbError::from)).await?;
+        let (rows, total) = self.db.query(move |c| store::list(c, &filter, sort, page)).await?;
         let items = rows.into_iter().map(product_dto).collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, page, total))
     }
 
     pub async fn product(&self, id: Uuid) -> Result<ProductDto> {
         let key = id.to_string();
-        let row = self.db.run(move |c| store::find(c, &key).map_err(DbError::from)).await?;
+        let row = self.db.query(move |c| store::find(c, &key)).await?;
         product_dto(row.ok_or(CatalogError::ProductNotFound)?)
     }
 
@@ -239,10 +234,7 @@ impl CatalogService {
         validate(&update)?;
         let key = id.to_string();
         let stock = update.stock;
-        let changed = self
-            .db
-            .run(move |c| store::set_stock(c, &key, stock, kernel::now()).map_err(DbError::from))
-            .await?;
+        let changed = self.db.query(move |c| store::set_stock(c, &key, stock, kernel::now())).await?;
         self.cache.forget([id]);
         match changed {
             0 => Err(CatalogError::ProductNotFound),
@@ -251,7 +243,7 @@ impl CatalogService {
     }
 
     pub async fn categories(&self) -> Result<Vec<CategoryDto>> {
-        let rows = self.db.run(|c| store::list_categories(c).map_err(DbError::from)).await?;
+        let rows = self.db.query(store::list_categories).await?;
         rows.into_iter().map(category_dto).collect()
     }
 
@@ -260,7 +252,7 @@ impl CatalogService {
         validate(&input)?;
         let slug = input.slug.map(|s| s.trim().to_owned()).unwrap_or_else(|| slugify(&input.name));
         if !valid_slug(&slug) {
-            return Err(ApiError::invalid_field("slug", "must be lower-case letters, digits and -").into());
+            return Err(CatalogError::invalid("slug", "must be lower-case letters, digits and -"));
         }
         let row = CategoryRow {
             id: kernel::new_id().to_string(),
@@ -274,9 +266,7 @@ impl CatalogService {
                 c.transaction(|c| {
                     store::insert_category(c, &row).map_err(|e| {
                         if is_unique_violation(&e) {
-                            let taken =
-                                ApiError::conflict("duplicate_slug", "another category has this slug");
-                            TxError::<CatalogError>::Rejected(taken.into())
+                            TxError::Rejected(CatalogError::DuplicateSlug)
                         } else {
                             TxError::Db(e)
                         }
@@ -292,7 +282,7 @@ impl CatalogService {
 }
 
 fn to_json(value: &impl Serialize) -> Result<Bytes> {
-    Ok(Bytes::from(serde_json::to_vec(value).map_err(ApiError::internal)?))
+    serde_json::to_vec(value).map(Bytes::from).map_err(|e| CatalogError::Internal(e.to_string()))
 }
 
 fn category_dto(row: CategoryRow) -> Result<CategoryDto> {

@@ -5,9 +5,9 @@ use catalog_api::{
     Shortfall,
 };
 use diesel::Connection as _;
-use kernel::db::{is_unique_violation, retry_on_lock_conflict, stored_id, DbConnection, DbError, TxError};
+use kernel::db::{is_unique_violation, retry_on_lock_conflict, stored_id, DbConnection, TxError};
 use kernel::error::FieldError;
-use kernel::ApiError;
+use kernel::module::JobOutcome;
 use uuid::Uuid;
 
 use super::{product_dto, CatalogService, Result};
@@ -43,21 +43,21 @@ fn normalise(lines: &[ReservationLine]) -> Result<Vec<ReservationLine>> {
         *merged.entry(line.product_id).or_default() += line.quantity;
     }
     if !errors.is_empty() {
-        return Err(ApiError::validation(errors).into());
+        return Err(CatalogError::Invalid(errors));
     }
     Ok(merged.into_iter().map(|(product_id, quantity)| ReservationLine { product_id, quantity }).collect())
 }
 
 fn status_of(row: &ReservationRow) -> Result<ReservationStatus> {
     ReservationStatus::parse(&row.status).ok_or_else(|| {
-        ApiError::internal(format!("stored reservation status `{}` is unknown", row.status)).into()
+        CatalogError::Internal(format!("stored reservation status `{}` is unknown", row.status))
     })
 }
 
 /// The lines a stored reservation holds; unreadable lines are a corrupted row.
 fn lines_of(row: &ReservationRow) -> Result<Vec<Line>> {
     row.lines().map_err(|e| {
-        ApiError::internal(format!("stored lines of reservation {} are unreadable: {e}", row.order_id)).into()
+        CatalogError::Internal(format!("stored lines of reservation {} are unreadable: {e}", row.order_id))
     })
 }
 
@@ -100,12 +100,9 @@ fn reserve_once(
         Err(e) if is_unique_violation(&e) => {
             let existing = store::find(c, &row.order_id)?.ok_or(TxError::Db(e))?;
             if lines_of(&existing).map_err(|e| TxError::Rejected(e.into()))? != lines {
-                return Err(TxError::Rejected(
-                    CatalogError::ReservationConflict(
-                        "this order already holds a different reservation".into(),
-                    )
-                    .into(),
-                ));
+                // The order id already holds a reservation of other lines.
+                let status = status_of(&existing).map_err(|e| TxError::Rejected(e.into()))?;
+                return Err(TxError::Rejected(CatalogError::ReservationConflict { status }.into()));
             }
             return reservation(&existing).map_err(|e| TxError::Rejected(e.into()));
         }
@@ -121,7 +118,7 @@ fn reserve_once(
 /// archived products first), or `None` if every line could be served now.
 fn shortfall(c: &mut DbConnection, rows: &[Line]) -> Result<Option<CatalogError>> {
     let ids: Vec<String> = rows.iter().map(|l| l.product_id.clone()).collect();
-    let products = product_store::find_many(c, &ids).map_err(DbError::from)?;
+    let products = product_store::find_many(c, &ids)?;
     let (mut unknown, mut short) = (Vec::new(), Vec::new());
     for line in rows {
         let product_id = stored_id(&line.product_id)?;
@@ -135,9 +132,9 @@ fn shortfall(c: &mut DbConnection, rows: &[Line]) -> Result<Option<CatalogError>
         }
     }
     Ok(if !unknown.is_empty() {
-        Some(CatalogError::UnknownProducts(unknown))
+        Some(CatalogError::UnknownProducts { product_ids: unknown })
     } else if !short.is_empty() {
-        Some(CatalogError::InsufficientStock(short))
+        Some(CatalogError::InsufficientStock { shortfalls: short })
     } else {
         None
     })
@@ -173,27 +170,24 @@ fn transition(
     if ok_when.contains(&status) {
         Ok(())
     } else {
-        Err(TxError::Rejected(CatalogError::ReservationConflict(format!(
-            "the reservation is {}; cannot move it to {}",
-            status.as_str(),
-            to.as_str()
-        ))))
+        Err(TxError::Rejected(CatalogError::ReservationConflict { status }))
     }
 }
 
 impl CatalogService {
     /// Releases held reservations whose order never confirmed them in time.
     /// Safe alongside other replicas: each release is a conditional update.
-    pub async fn release_expired(&self) -> Result<usize> {
-        let expired =
-            self.db.run(|c| store::expired_held(c, kernel::now(), 100).map_err(DbError::from)).await?;
-        let mut released = 0;
+    pub async fn release_expired(&self) -> Result<JobOutcome> {
+        let expired = self.db.query(|c| store::expired_held(c, kernel::now(), 100)).await?;
+        let mut outcome = JobOutcome::default();
         for order_id in expired {
-            let order_id = stored_id(&order_id)?;
-            self.release(order_id).await?;
-            released += 1;
+            let released = match stored_id(&order_id) {
+                Ok(id) => self.release(id).await,
+                Err(e) => Err(e.into()),
+            };
+            outcome.count("release expired reservations", &order_id, released);
         }
-        Ok(released)
+        Ok(outcome)
     }
 
     async fn move_reservation(
@@ -230,10 +224,10 @@ impl CatalogService {
 impl CatalogApi for CatalogService {
     async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>> {
         if ids.len() > MAX_LINES {
-            return Err(ApiError::invalid_field("ids", format!("at most {MAX_LINES} ids")).into());
+            return Err(CatalogError::invalid("ids", format!("at most {MAX_LINES} ids")));
         }
         let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let rows = self.db.run(move |c| product_store::find_many(c, &keys).map_err(DbError::from)).await?;
+        let rows = self.db.query(move |c| product_store::find_many(c, &keys)).await?;
         rows.into_iter().map(product_dto).collect()
     }
 
@@ -241,7 +235,7 @@ impl CatalogApi for CatalogService {
         let lines = normalise(&request.lines)?;
         let products: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
         if !(1..=MAX_HOLD_SECONDS).contains(&request.hold_seconds) {
-            return Err(ApiError::invalid_field("hold_seconds", "must be between 1 s and 7 days").into());
+            return Err(CatalogError::invalid("hold_seconds", "must be between 1 s and 7 days"));
         }
         let now = kernel::now();
         let lines: Vec<Line> = lines
@@ -265,7 +259,7 @@ impl CatalogApi for CatalogService {
                     });
                     match attempt {
                         Ok(reservation) => return Ok(reservation),
-                        Err(TxError::Db(e)) => return Err(CatalogError::from(DbError::from(e))),
+                        Err(TxError::Db(e)) => return Err(e.into()),
                         Err(TxError::Rejected(Rejection::Catalog(e))) => return Err(e),
                         Err(TxError::Rejected(Rejection::Short)) => {
                             if let Some(e) = shortfall(c, &lines)? {
@@ -275,7 +269,7 @@ impl CatalogApi for CatalogService {
                         }
                     }
                 }
-                Err(ApiError::unavailable("the stock kept changing while reserving; retry").into())
+                Err(CatalogError::Unavailable("the stock kept changing while reserving".into()))
             })
             .await;
         self.cache.forget(products);

@@ -1,5 +1,6 @@
 //! Stock reservations: one row per order, its lines inside it.
 
+use catalog_api::ReservationStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kernel::db::{execute, DbConnection};
@@ -68,7 +69,9 @@ pub fn transition(
 /// Held reservations past their expiry, oldest first.
 pub fn expired_held(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<String>> {
     reservations::table
-        .filter(reservations::status.eq("held").and(reservations::expires_at.lt(now)))
+        .filter(
+            reservations::status.eq(ReservationStatus::Held.as_str()).and(reservations::expires_at.lt(now)),
+        )
         .order(reservations::expires_at.asc())
         .limit(limit)
         .select(reservations::order_id)

@@ -121,8 +121,8 @@ impl TokenVerifier {
             Some(key) => key,
             None if self.may_refetch() => {
                 if let Err(e) = self.refresh().await {
-                    tracing::warn!(error = %e, "cannot refresh the token signing keys");
-                    return Err(ApiError::unavailable("cannot verify access tokens right now"));
+                    return Err(ApiError::unavailable("cannot verify access tokens right now")
+                        .caused_by(format!("cannot refresh the token signing keys: {e}")));
                 }
                 self.key(&kid).ok_or_else(invalid)?
             }

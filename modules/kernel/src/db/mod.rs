@@ -16,6 +16,9 @@ pub use migrate::{MigrationStatus, ModuleMigrations};
 pub use prepared::{execute, PortableStatement};
 pub use url::{redact, Backend, DatabaseUrl};
 
+/// Diesel's error, for crates that do not depend on Diesel.
+pub use diesel::result::Error as QueryError;
+
 use crate::config::DatabaseSettings;
 use crate::error::ApiError;
 use workers::{Job, Workers, ABANDONED, QUEUED};
@@ -25,11 +28,15 @@ pub type DbBackend = <DbConnection as diesel::Connection>::Backend;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// No connection could be had in time: the database is down or saturated.
+    /// No connection could be had in time, or it was lost: the database is
+    /// down or saturated (answered 503).
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("query failed: {0}")]
-    Query(diesel::result::Error),
+    Query(#[source] diesel::result::Error),
+    /// A row that breaks the module's own invariants (an id that is not a UUID, …).
+    #[error("corrupted row: {0}")]
+    Corrupt(String),
     #[error("database task failed: {0}")]
     Task(String),
 }
@@ -46,12 +53,17 @@ impl From<diesel::result::Error> for DbError {
     }
 }
 
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::from(e).into()
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                ApiError::unavailable("a database is unavailable; try again shortly")
+            DbError::Unavailable(_) => {
+                ApiError::unavailable("a database is unavailable; try again shortly").caused_by(e)
             }
             other => ApiError::internal(other),
         }
@@ -83,9 +95,9 @@ impl<E: From<DbError>> TxError<E> {
 
 /// An id read back from a module's own table. Ids are written by the app, so a
 /// value that is not a UUID is a corrupted row: an internal error, never the client's.
-pub fn stored_id(text: &str) -> Result<uuid::Uuid, ApiError> {
+pub fn stored_id(text: &str) -> Result<uuid::Uuid, DbError> {
     uuid::Uuid::parse_str(text)
-        .map_err(|e| ApiError::internal(format!("stored id `{text}` is not a UUID: {e}")))
+        .map_err(|e| DbError::Corrupt(format!("stored id `{text}` is not a UUID: {e}")))
 }
 
 /// True when the database gave up on `e`'s transaction because of a lock
@@ -192,10 +204,20 @@ impl Database {
         answered.await.map_err(|_| E::from(DbError::Task("the database thread stopped".into())))?
     }
 
+    /// [`Self::run`] for work that only queries: its Diesel errors become [`DbError`]s,
+    /// which every module's error type takes with `?`.
+    pub async fn query<T, F>(&self, work: F) -> Result<T, DbError>
+    where
+        F: FnOnce(&mut DbConnection) -> diesel::QueryResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| work(conn).map_err(DbError::from)).await
+    }
+
     /// Whether a connection can be had and answers.
     pub async fn ping(&self) -> bool {
         use diesel::connection::SimpleConnection;
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from)).await.is_ok()
+        self.query(|conn| conn.batch_execute("SELECT 1")).await.is_ok()
     }
 
     /// (open connections, connections running a call) for the metrics.

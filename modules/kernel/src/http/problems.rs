@@ -8,7 +8,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpRequest, ResponseError};
 
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::error::{
+    ApiError, ProblemType, INTERNAL, MALFORMED_REQUEST, METHOD_NOT_ALLOWED, NOT_FOUND, PAYLOAD_TOO_LARGE,
+    PROBLEM_JSON, UNSUPPORTED_MEDIA_TYPE,
+};
 
 /// The largest JSON body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -22,16 +25,12 @@ pub fn json_config() -> web::JsonConfig {
 
 fn json_error(err: &JsonPayloadError) -> ApiError {
     match err {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024),
-        ),
-        JsonPayloadError::ContentType => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as application/json",
-        ),
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(PAYLOAD_TOO_LARGE, format!("the body is larger than {} KiB", MAX_BODY_BYTES / 1024))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::new(UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+        }
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             ApiError::invalid_field(field_of(&e.to_string()), e.to_string())
         }
@@ -75,12 +74,22 @@ pub fn problem_responses<B: MessageBody + 'static>() -> ErrorHandlers<B> {
         }
         let status = res.status();
         let error = match status {
-            StatusCode::NOT_FOUND => ApiError::new(status, "not_found", "no such resource"),
+            StatusCode::NOT_FOUND => ApiError::new(NOT_FOUND, "no such resource"),
             StatusCode::METHOD_NOT_ALLOWED => {
-                ApiError::new(status, "method_not_allowed", "this method is not allowed on this resource")
+                ApiError::new(METHOD_NOT_ALLOWED, "this method is not allowed on this resource")
             }
-            s if s.is_server_error() => ApiError::new(s, "internal", "an unexpected error occurred"),
-            s => ApiError::new(s, "error", s.canonical_reason().unwrap_or("error").to_lowercase()),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(PAYLOAD_TOO_LARGE, "the request is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ApiError::new(UNSUPPORTED_MEDIA_TYPE, "unsupported body type")
+            }
+            // The status stays what the framework chose; the code says what kind it is.
+            s if s.is_server_error() => {
+                ApiError::new(ProblemType { status: s.as_u16(), ..INTERNAL }, "an unexpected error occurred")
+            }
+            s => ApiError::new(
+                ProblemType { status: s.as_u16(), ..MALFORMED_REQUEST },
+                s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+            ),
         };
         let (req, mut original) = res.into_parts();
         let mut response = error.error_response();

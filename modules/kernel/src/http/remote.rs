@@ -26,9 +26,8 @@ impl From<RemoteError> for ApiError {
     fn from(e: RemoteError) -> Self {
         match e {
             RemoteError::Problem(p) => ApiError::from(p),
-            RemoteError::Unavailable(cause) => {
-                tracing::warn!(%cause, "remote module unavailable");
-                ApiError::unavailable("a service this request depends on is unavailable")
+            RemoteError::Unavailable(_) => {
+                ApiError::unavailable("a service this request depends on is unavailable").caused_by(e)
             }
         }
     }
@@ -87,11 +86,6 @@ impl RemoteClient {
     /// A POST without a body, answered with 204.
     pub async fn post_empty(&self, path: &str) -> Result<(), RemoteError> {
         self.send(Method::POST, path, None::<&()>).await.map(drop)
-    }
-
-    /// For calls answered with 204.
-    pub async fn delete(&self, path: &str) -> Result<(), RemoteError> {
-        self.send(Method::DELETE, path, None::<&()>).await.map(drop)
     }
 
     /// Whether the remote service says it is alive.

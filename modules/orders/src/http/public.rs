@@ -4,7 +4,9 @@ use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use kernel::auth::AuthUser;
-use kernel::error::responses::Unauthorized;
+use kernel::error::responses::{
+    BadRequest, Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized, Unavailable, UnsupportedMediaType,
+};
 use kernel::error::{Problem, PROBLEM_JSON};
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
@@ -34,9 +36,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 201, description = "The order, pending payment", body = OrderDto),
         (status = 401, response = Unauthorized),
-        (status = 409, description = "insufficient_stock: nothing was reserved", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid lines, unknown product or address, or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A dependency is unavailable; nothing was reserved", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn create_order(
     orders: Service,
@@ -58,7 +63,7 @@ pub async fn create_order(
     responses(
         (status = 200, description = "One page of orders", body = Page<OrderDto>),
         (status = 401, response = Unauthorized),
-        (status = 422, description = "Bad page parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Invalid),
     ))]
 pub async fn list_orders(
     orders: Service,
@@ -74,7 +79,7 @@ pub async fn list_orders(
     responses(
         (status = 200, description = "The order", body = OrderDto),
         (status = 401, response = Unauthorized),
-        (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
     ))]
 pub async fn get_order(orders: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<web::Json<OrderDto>> {
     Ok(web::Json(orders.get(user, id.into_inner()).await?))
@@ -90,10 +95,13 @@ pub async fn get_order(orders: Service, user: AuthUser, id: web::Path<Uuid>) -> 
         (status = 200, description = "The order, paid, with its payment_id", body = OrderDto),
         (status = 401, response = Unauthorized),
         (status = 402, description = "The card was declined", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The order is paid, cancelled, refunded or expired", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing token or a reused Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The payment provider is unavailable; retrying never charges twice", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 503, response = Unavailable),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn pay_order(
     orders: Service,
@@ -118,9 +126,9 @@ pub async fn pay_order(
         (status = 200, description = "The order, cancelled or refunded", body = OrderDto),
         (status = 401, response = Unauthorized),
         (status = 403, description = "An owner cannot cancel a paid order", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such order of the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Already cancelled, refunded or expired", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The refund could not be made; the order stays paid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 503, response = Unavailable),
     ))]
 pub async fn cancel_order(
     orders: Service,
@@ -133,7 +141,7 @@ pub async fn cancel_order(
 /// SHA-256 of the scope and the body as canonical JSON (keys sorted).
 fn fingerprint(scope: &str, body: &impl Serialize) -> String {
     let canonical = serde_json::to_value(body).map(|v| v.to_string()).unwrap_or_default();
-    Sha256::digest(format!("{scope}\n{canonical}").as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    kernel::hex(&Sha256::digest(format!("{scope}\n{canonical}").as_bytes()))
 }
 
 /// Runs `work` once per `Idempotency-Key` (when the header is sent) and

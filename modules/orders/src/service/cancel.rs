@@ -4,13 +4,14 @@
 use kernel::auth::AuthUser;
 use kernel::db::stored_id;
 use kernel::ApiError;
-use orders_api::{OrderDto, OrderStatus};
+use orders_api::{OrderDto, OrderStatus, ORDER_NOT_CANCELLABLE};
 use uuid::Uuid;
 
 use super::{status_of, OrdersService, Result};
 
 fn not_cancellable(status: OrderStatus) -> ApiError {
-    ApiError::conflict("order_not_cancellable", format!("the order is already {}", status.as_str()))
+    ApiError::new(ORDER_NOT_CANCELLABLE, format!("the order is already {status}"))
+        .with_extension("order_status", status)
 }
 
 impl OrdersService {
@@ -24,7 +25,7 @@ impl OrdersService {
                     return Err(not_cancellable(status_of(&order)?));
                 }
                 tracing::info!(order_id = %id, "order cancelled");
-                self.settle_stock(id, OrderStatus::Cancelled).await;
+                self.settle_stock_or_leave_it(id, OrderStatus::Cancelled).await;
                 self.reload(id).await
             }
             OrderStatus::Paid if !caller.is_admin() => {
@@ -41,7 +42,7 @@ impl OrdersService {
                 self.payments.refund(payment_id).await?;
                 if self.transition(id, OrderStatus::Paid, OrderStatus::Refunded).await? {
                     tracing::info!(order_id = %id, %payment_id, "order refunded");
-                    self.settle_stock(id, OrderStatus::Refunded).await;
+                    self.settle_stock_or_leave_it(id, OrderStatus::Refunded).await;
                 }
                 self.reload(id).await
             }

@@ -6,11 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use catalog_api::{CatalogError, ReservationLine, ReserveRequest};
 use kernel::auth::AuthUser;
-use kernel::db::DbError;
-use kernel::error::{validate, FieldError};
+use kernel::error::validate;
 use kernel::ApiError;
 use orders_api::{OrderDto, OrderStatus};
 use users_api::UsersError;
@@ -33,18 +31,13 @@ impl OrdersService {
         }
 
         let products = self.catalog.get_products(quantities.keys().copied().collect()).await?;
-        let unknown: Vec<FieldError> = quantities
+        let unknown: Vec<Uuid> = quantities
             .keys()
             .filter(|id| !products.iter().any(|p| p.id == **id && p.active))
-            .map(|id| FieldError { field: id.to_string(), message: "unknown or archived product".into() })
+            .copied()
             .collect();
         if !unknown.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_products",
-                "some products do not exist or are no longer sold",
-            )
-            .with_errors(unknown));
+            return Err(CatalogError::UnknownProducts { product_ids: unknown }.into());
         }
         let currency = products[0].currency.clone();
         if products.iter().any(|p| p.currency != currency) {
@@ -105,7 +98,7 @@ impl OrdersService {
             updated_at: now,
         };
         let intent = order.clone();
-        self.db.run(move |c| store::insert(c, &intent).map_err(DbError::from)).await?;
+        self.db.query(move |c| store::insert(c, &intent)).await?;
 
         let reserve = ReserveRequest {
             order_id,
@@ -116,7 +109,7 @@ impl OrdersService {
             hold_seconds: (self.reservation_ttl + HOLD_GRACE).as_secs(),
         };
         if let Err(e) = self.catalog.reserve(reserve).await {
-            if matches!(e, CatalogError::Api(_)) {
+            if matches!(e, CatalogError::Unavailable(_) | CatalogError::Internal(_)) {
                 // The outcome is unknown (timeout, outage): undo whatever may have happened.
                 self.release_quietly(order_id).await;
             }
@@ -126,7 +119,7 @@ impl OrdersService {
 
         let (key, at) = (order.id.clone(), kernel::now());
         let placed: Result<usize> =
-            self.db.run(move |c| store::placed(c, &key, at).map_err(|e| DbError::from(e).into())).await;
+            self.db.query(move |c| store::placed(c, &key, at)).await.map_err(ApiError::from);
         if placed.as_ref().ok() != Some(&1) {
             // Not recorded (the database failed, or the reconciler gave up on a slow request):
             // nobody will pay for this stock.
@@ -146,7 +139,7 @@ impl OrdersService {
     /// later if this fails.
     pub(super) async fn forget_placing(&self, order_id: Uuid) {
         let key = order_id.to_string();
-        if let Err(e) = self.db.run(move |c| store::forget_placing(c, &key).map_err(DbError::from)).await {
+        if let Err(e) = self.db.query(move |c| store::forget_placing(c, &key)).await {
             tracing::warn!(%order_id, error = %e, "placing order left for the reconciler");
         }
     }

@@ -3,7 +3,8 @@
 //! the same key and body replay it, another body is 422.
 
 use actix_web::http::StatusCode;
-use kernel::db::{is_unique_violation, DbError};
+use kernel::db::is_unique_violation;
+use kernel::error::{IDEMPOTENCY_KEY_REUSED, REQUEST_IN_PROGRESS};
 use kernel::ApiError;
 
 use super::{OrdersService, Result};
@@ -55,16 +56,14 @@ impl OrdersService {
             .run(move |c| {
                 match store::insert(c, &row) {
                     Ok(()) => return Ok(Begun::Fresh),
-                    Err(e) if !is_unique_violation(&e) => return Err(DbError::from(e).into()),
+                    Err(e) if !is_unique_violation(&e) => return Err(e.into()),
                     Err(_) => {}
                 }
-                let existing = store::find(c, &row.user_id, &row.scope, &row.idempotency_key)
-                    .map_err(DbError::from)?
+                let existing = store::find(c, &row.user_id, &row.scope, &row.idempotency_key)?
                     .ok_or_else(|| ApiError::unavailable("the idempotency key changed hands; retry"))?;
                 if existing.fingerprint != row.fingerprint {
                     return Err(ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "idempotency_key_reused",
+                        IDEMPOTENCY_KEY_REUSED,
                         "this Idempotency-Key was used with a different request",
                     ));
                 }
@@ -79,13 +78,12 @@ impl OrdersService {
                     _ => {
                         let stale = now - ABANDONED_AFTER;
                         let taken =
-                            store::take_over(c, &row.user_id, &row.scope, &row.idempotency_key, stale, now)
-                                .map_err(DbError::from)?;
+                            store::take_over(c, &row.user_id, &row.scope, &row.idempotency_key, stale, now)?;
                         if taken == 1 {
                             Ok(Begun::Fresh)
                         } else {
-                            Err(ApiError::conflict(
-                                "request_in_progress",
+                            Err(ApiError::new(
+                                REQUEST_IN_PROGRESS,
                                 "a request with this Idempotency-Key is still in progress",
                             ))
                         }
@@ -107,21 +105,21 @@ impl OrdersService {
         let (user, scope, key) = (user.to_owned(), scope.to_owned(), key.to_owned());
         let (status, body) = (i32::from(answer.status.as_u16()), answer.body.clone());
         self.db
-            .run(move |c| {
+            .query(move |c| {
                 if status >= 500 {
                     store::forget(c, &user, &scope, &key)
                 } else {
                     store::complete(c, &user, &scope, &key, status, &body)
                 }
-                .map_err(DbError::from)
             })
             .await?;
         Ok(())
     }
 
     /// Drops answers older than [`KEEP_FOR`] (background job).
-    pub async fn purge_idempotency_keys(&self) -> Result<usize> {
+    pub async fn purge_idempotency_keys(&self) -> Result<kernel::module::JobOutcome> {
         let before = kernel::now() - KEEP_FOR;
-        Ok(self.db.run(move |c| store::purge(c, before).map_err(DbError::from)).await?)
+        let handled = self.db.query(move |c| store::purge(c, before)).await?;
+        Ok(kernel::module::JobOutcome { handled, failed: 0 })
     }
 }

@@ -15,14 +15,12 @@ mod upkeep;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use catalog_api::CatalogApi;
-use diesel::Connection as _;
 use kernel::auth::AuthUser;
-use kernel::db::{stored_id, Database, DbError};
+use kernel::db::{stored_id, Database};
 use kernel::pagination::{Page, PageRequest};
 use kernel::ApiError;
-use orders_api::{OrderDto, OrderItemDto, OrderStatus, ShippingAddress};
+use orders_api::{OrderDto, OrderItemDto, OrderStatus, ShippingAddress, ORDER_NOT_FOUND};
 use payments_api::PaymentsApi;
 use users_api::UsersApi;
 use uuid::Uuid;
@@ -62,8 +60,7 @@ impl OrdersService {
 
     pub async fn list(&self, caller: AuthUser, page: PageRequest) -> Result<Page<OrderDto>> {
         let owner = (!caller.is_admin()).then(|| caller.id.to_string());
-        let (rows, total) =
-            self.db.run(move |c| store::list(c, owner.as_deref(), page).map_err(DbError::from)).await?;
+        let (rows, total) = self.db.query(move |c| store::list(c, owner.as_deref(), page)).await?;
         let items = rows.iter().map(order_dto).collect::<Result<Vec<_>>>()?;
         Ok(Page::new(items, page, total))
     }
@@ -83,7 +80,7 @@ impl OrdersService {
     /// The order, unless it does not exist or is still being placed.
     async fn load(&self, id: Uuid) -> Result<Option<OrderRow>> {
         let key = id.to_string();
-        Ok(self.db.run(move |c| store::find(c, &key).map_err(DbError::from)).await?)
+        Ok(self.db.query(move |c| store::find(c, &key)).await?)
     }
 
     async fn reload(&self, id: Uuid) -> Result<OrderDto> {
@@ -95,34 +92,35 @@ impl OrdersService {
         let key = id.to_string();
         let moved = self
             .db
-            .run(move |c| {
-                c.transaction(|c| store::transition(c, &key, from.as_str(), to.as_str(), true, kernel::now()))
-                    .map_err(DbError::from)
-            })
+            .query(move |c| store::transition(c, &key, from.as_str(), to.as_str(), true, kernel::now()))
             .await?;
         Ok(moved == 1)
     }
 
     /// Tells the catalog what the order's status needs (commit for paid,
     /// release for cancelled or expired, restock for refunded), then clears
-    /// the flag. On failure the flag stays and the reconciler retries.
-    async fn settle_stock(&self, id: Uuid, status: OrderStatus) {
+    /// the flag. On failure the flag stays, the order goes to the back of the
+    /// reconciler's queue, and the reconciler retries.
+    async fn settle_stock(&self, id: Uuid, status: OrderStatus) -> Result<()> {
         let outcome = match status {
             OrderStatus::Paid => self.catalog.commit(id).await,
             OrderStatus::Cancelled | OrderStatus::Expired => self.catalog.release(id).await,
             OrderStatus::Refunded => self.catalog.restock(id).await,
-            OrderStatus::PendingPayment => return,
+            OrderStatus::PendingPayment => return Ok(()),
         };
         if let Err(e) = outcome {
-            tracing::warn!(order_id = %id, status = status.as_str(), error = %e, "stock step left for the reconciler");
             self.touch(id).await;
-            return;
+            return Err(e.into());
         }
         let key = id.to_string();
-        if let Err(e) =
-            self.db.run(move |c| store::stock_done(c, &key, status.as_str()).map_err(DbError::from)).await
-        {
-            tracing::warn!(order_id = %id, error = %e, "could not record the stock step");
+        self.db.query(move |c| store::stock_done(c, &key, status.as_str())).await?;
+        Ok(())
+    }
+
+    /// [`Self::settle_stock`] in a request: a failure is the reconciler's to finish.
+    async fn settle_stock_or_leave_it(&self, id: Uuid, status: OrderStatus) {
+        if let Err(e) = self.settle_stock(id, status).await {
+            tracing::warn!(order_id = %id, status = status.as_str(), error = %e, "stock step left for the reconciler");
         }
     }
 }
@@ -132,16 +130,14 @@ impl OrdersService {
     /// stuck orders cannot starve the others.
     async fn touch(&self, id: Uuid) {
         let key = id.to_string();
-        if let Err(e) =
-            self.db.run(move |c| store::touch(c, &key, kernel::now()).map_err(DbError::from)).await
-        {
+        if let Err(e) = self.db.query(move |c| store::touch(c, &key, kernel::now())).await {
             tracing::warn!(order_id = %id, error = %e, "could not touch the order");
         }
     }
 }
 
 pub(crate) fn order_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "order_not_found", "order not found")
+    ApiError::new(ORDER_NOT_FOUND, "order not found")
 }
 
 fn status_of(order: &OrderRow) -> Result<OrderStatus> {

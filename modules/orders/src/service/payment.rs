@@ -3,12 +3,11 @@
 //! committed. A success that cannot be applied (the order expired or was
 //! cancelled meanwhile) is refunded.
 
-use actix_web::http::StatusCode;
 use kernel::auth::AuthUser;
-use kernel::db::{stored_id, DbError};
+use kernel::db::stored_id;
 use kernel::error::validate;
 use kernel::ApiError;
-use orders_api::{OrderDto, OrderStatus};
+use orders_api::{OrderDto, OrderStatus, ORDER_NOT_PAYABLE, PAYMENT_DECLINED};
 use payments_api::{ChargeRequest, PaymentDto, PaymentStatus};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -18,17 +17,23 @@ use crate::requests::PayOrder;
 use crate::store::orders::{self as store, OrderRow};
 
 pub(super) fn not_payable(status: OrderStatus) -> ApiError {
-    ApiError::conflict(
-        "order_not_payable",
-        format!("the order is {}; only a pending order can be paid", status.as_str()),
-    )
+    ApiError::new(ORDER_NOT_PAYABLE, format!("the order is {status}; only a pending order can be paid"))
+        .with_extension("order_status", status)
+}
+
+/// What became of a succeeded payment offered to an order.
+pub(super) enum Applied {
+    Paid(Box<OrderDto>),
+    /// The order could no longer take it (expired, cancelled meanwhile): refunded.
+    Refunded {
+        status: OrderStatus,
+    },
 }
 
 /// The same order and token always make the same key: a retry never charges twice.
 fn charge_key(order_id: Uuid, token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
-    let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("order-{order_id}-{hex}")
+    format!("order-{order_id}-{}", kernel::hex(&digest[..12]))
 }
 
 impl OrdersService {
@@ -51,7 +56,7 @@ impl OrdersService {
             // An earlier attempt's answer was lost: if it succeeded, use it rather than charge again.
             let earlier = self.payments.payments_for_order(id).await?;
             if let Some(paid) = earlier.iter().find(|p| p.status == PaymentStatus::Succeeded) {
-                return self.apply_payment(order, paid).await;
+                return paid_or_refused(self.apply_payment(order, paid).await?);
             }
         }
         self.set_payment_pending(id, true).await?;
@@ -67,10 +72,10 @@ impl OrdersService {
             })
             .await?;
         match payment.status {
-            PaymentStatus::Succeeded => self.apply_payment(order, &payment).await,
+            PaymentStatus::Succeeded => paid_or_refused(self.apply_payment(order, &payment).await?),
             PaymentStatus::Failed => {
                 self.set_payment_pending(id, false).await?;
-                Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "payment_declined", "the card was declined"))
+                Err(ApiError::new(PAYMENT_DECLINED, "the card was declined"))
             }
             // This key's charge was refunded earlier: the order cannot be paid with it again.
             PaymentStatus::Refunded => {
@@ -84,39 +89,45 @@ impl OrdersService {
 
     /// Marks `order` (as last read) paid by `payment` and commits its stock;
     /// if the order can no longer be paid, refunds the payment instead.
-    pub(super) async fn apply_payment(&self, mut order: OrderRow, payment: &PaymentDto) -> Result<OrderDto> {
+    pub(super) async fn apply_payment(&self, mut order: OrderRow, payment: &PaymentDto) -> Result<Applied> {
         let id = stored_id(&order.id)?;
         let (key, payment_key, at) = (order.id.clone(), payment.id.to_string(), kernel::now());
-        let marked =
-            self.db.run(move |c| store::mark_paid(c, &key, &payment_key, at).map_err(DbError::from)).await?;
+        let marked = self.db.query(move |c| store::mark_paid(c, &key, &payment_key, at)).await?;
         if marked == 1 {
             tracing::info!(order_id = %id, payment_id = %payment.id, "order paid");
-            self.settle_stock(id, OrderStatus::Paid).await;
+            self.settle_stock_or_leave_it(id, OrderStatus::Paid).await;
             order.status = OrderStatus::Paid.as_str().into();
             order.payment_id = Some(payment.id.to_string());
             order.payment_pending = false;
             order.updated_at = at;
-            return super::order_dto(&order);
+            return super::order_dto(&order).map(|dto| Applied::Paid(Box::new(dto)));
         }
         let order = self.load(id).await?.ok_or_else(order_not_found)?;
         let status = status_of(&order)?;
         if status == OrderStatus::Paid
             && order.payment_id.as_deref().map(stored_id).transpose()? == Some(payment.id)
         {
-            return super::order_dto(&order); // a replay of the same payment
+            // A replay of the same payment.
+            return super::order_dto(&order).map(|dto| Applied::Paid(Box::new(dto)));
         }
         tracing::warn!(order_id = %id, payment_id = %payment.id, status = status.as_str(), "refunding a payment the order cannot take");
         self.payments.refund(payment.id).await?;
         self.set_payment_pending(id, false).await?;
-        Err(not_payable(status))
+        Ok(Applied::Refunded { status })
     }
 
     async fn set_payment_pending(&self, id: Uuid, pending: bool) -> Result<()> {
         let key = id.to_string();
-        self.db
-            .run(move |c| store::set_payment_pending(c, &key, pending, kernel::now()).map_err(DbError::from))
-            .await?;
+        self.db.query(move |c| store::set_payment_pending(c, &key, pending, kernel::now())).await?;
         Ok(())
+    }
+}
+
+/// A payment a customer made: the paid order, or why it could not take it.
+fn paid_or_refused(applied: Applied) -> Result<OrderDto> {
+    match applied {
+        Applied::Paid(order) => Ok(*order),
+        Applied::Refunded { status } => Err(not_payable(status)),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Background work, safe with several replicas (every step is a conditional
 //! update or an idempotent call) and after a crash at any point.
 
-use kernel::db::{stored_id, DbError};
+use kernel::db::stored_id;
+use kernel::module::JobOutcome;
 use orders_api::OrderStatus;
 use payments_api::PaymentStatus;
 use uuid::Uuid;
@@ -16,78 +17,95 @@ const SETTLE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
 const PLACING_GIVEN_UP_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 const BATCH: i64 = 100;
 
+/// Expiry takes this many batches in one run at most, then lets the next run go on.
+const MOST_BATCHES: usize = 10;
+
 impl OrdersService {
     /// Expires one unpaid order and releases its stock; false if it was no longer pending.
     pub(super) async fn expire(&self, id: Uuid) -> Result<bool> {
         let moved = self.transition(id, OrderStatus::PendingPayment, OrderStatus::Expired).await?;
         if moved {
             tracing::info!(order_id = %id, "order expired");
-            self.settle_stock(id, OrderStatus::Expired).await;
+            self.settle_stock_or_leave_it(id, OrderStatus::Expired).await;
         }
         Ok(moved)
     }
 
-    /// Expires unpaid orders past `orders.reservation_ttl`.
-    pub async fn expire_due(&self) -> Result<usize> {
-        let due =
-            self.db.run(|c| store::due_to_expire(c, kernel::now(), BATCH).map_err(DbError::from)).await?;
-        let mut expired = 0;
-        for id in due {
-            if self.expire(stored_id(&id)?).await? {
-                expired += 1;
+    /// Expires unpaid orders past `orders.reservation_ttl`, batch after batch
+    /// until none is due (at most [`MOST_BATCHES`] per run).
+    pub async fn expire_due(&self) -> Result<JobOutcome> {
+        let mut outcome = JobOutcome::default();
+        for _ in 0..MOST_BATCHES {
+            let due = self.db.query(|c| store::due_to_expire(c, kernel::now(), BATCH)).await?;
+            let full = due.len() as i64 == BATCH;
+            for id in due {
+                let expired = match stored_id(&id) {
+                    Ok(order) => self.expire(order).await,
+                    Err(e) => Err(e.into()),
+                };
+                outcome.count("expire unpaid orders", &id, expired);
+            }
+            if !full {
+                break;
             }
         }
-        Ok(expired)
+        Ok(outcome)
     }
 
-    /// Finishes what an interrupted request left: catalog steps not yet done,
-    /// and charges whose outcome never reached the order (a succeeded payment
-    /// makes a pending order paid, and is refunded if the order expired or was cancelled).
-    pub async fn reconcile(&self) -> Result<usize> {
-        let undone = self.undo_placing_older_than(PLACING_GIVEN_UP_AFTER).await?;
-        Ok(undone + self.reconcile_older_than(SETTLE_AFTER).await?)
+    /// Finishes what an interrupted request left: orders left placing,
+    /// catalog steps not yet done, and charges whose outcome never reached the
+    /// order (a succeeded payment makes a pending order paid, and is refunded if
+    /// the order expired or was cancelled).
+    pub async fn reconcile(&self) -> Result<JobOutcome> {
+        let mut outcome = self.undo_placing_older_than(PLACING_GIVEN_UP_AFTER).await?;
+        outcome += self.reconcile_older_than(SETTLE_AFTER).await?;
+        Ok(outcome)
     }
 
     /// Undoes orders left placing for `age`: their reservation (if it was
     /// made) is released, and the order, which nobody was told about, removed.
-    pub async fn undo_placing_older_than(&self, age: chrono::Duration) -> Result<usize> {
+    pub async fn undo_placing_older_than(&self, age: chrono::Duration) -> Result<JobOutcome> {
         let before = kernel::now() - age;
-        let stale =
-            self.db.run(move |c| store::stale_placing(c, before, BATCH).map_err(DbError::from)).await?;
-        let mut undone = 0;
+        let stale = self.db.query(move |c| store::stale_placing(c, before, BATCH)).await?;
+        let mut outcome = JobOutcome::default();
         for id in stale {
-            let id = stored_id(&id)?;
-            match self.catalog.release(id).await {
-                Ok(()) => {
-                    self.forget_placing(id).await;
-                    tracing::info!(order_id = %id, "undid an order whose placing never finished");
-                    undone += 1;
-                }
-                Err(e) => tracing::warn!(order_id = %id, error = %e, "placing order left for the next run"),
-            }
+            outcome.count("undo placing orders", &id, self.undo_placing(&id).await);
         }
-        Ok(undone)
+        Ok(outcome)
     }
 
-    /// [`Self::reconcile`] for orders untouched for `age`.
-    pub async fn reconcile_older_than(&self, age: chrono::Duration) -> Result<usize> {
+    async fn undo_placing(&self, id: &str) -> Result<()> {
+        let id = stored_id(id)?;
+        self.catalog.release(id).await?;
+        let key = id.to_string();
+        self.db.query(move |c| store::forget_placing(c, &key)).await?;
+        tracing::info!(order_id = %id, "undid an order whose placing never finished");
+        Ok(())
+    }
+
+    /// [`Self::reconcile`] of the orders with a pending step, untouched for `age`.
+    pub async fn reconcile_older_than(&self, age: chrono::Duration) -> Result<JobOutcome> {
         let before = kernel::now() - age;
-        let rows = self.db.run(move |c| store::unsettled(c, before, BATCH).map_err(DbError::from)).await?;
-        let count = rows.len();
+        let rows = self.db.query(move |c| store::unsettled(c, before, BATCH)).await?;
+        let mut outcome = JobOutcome::default();
         for order in rows {
-            let id = stored_id(&order.id)?;
-            let status = status_of(&order)?;
-            if order.payment_pending {
-                if let Err(e) = self.settle_payment(order.clone(), status).await {
-                    tracing::warn!(order_id = %id, error = %e, "payment outcome left for the next run");
-                    continue;
-                }
-            }
-            if order.stock_pending {
-                self.settle_stock(id, status).await;
-            }
+            let id = order.id.clone();
+            outcome.count("reconcile orders", &id, self.settle(order).await);
         }
-        Ok(count)
+        Ok(outcome)
+    }
+
+    /// Settles one order's pending payment outcome, then its pending stock step.
+    async fn settle(&self, order: OrderRow) -> Result<()> {
+        let id = stored_id(&order.id)?;
+        let status = status_of(&order)?;
+        if order.payment_pending {
+            self.settle_payment(order.clone(), status).await?;
+        }
+        if order.stock_pending {
+            self.settle_stock(id, status).await?;
+        }
+        Ok(())
     }
 
     async fn settle_payment(&self, order: OrderRow, status: OrderStatus) -> Result<()> {
@@ -95,15 +113,10 @@ impl OrdersService {
         let payments = self.payments.payments_for_order(id).await?;
         if let Some(paid) = payments.iter().find(|p| p.status == PaymentStatus::Succeeded) {
             if matches!(status, OrderStatus::PendingPayment | OrderStatus::Expired | OrderStatus::Cancelled) {
-                // Makes the order paid, or refunds the payment if it cannot be applied
-                // (answered `order_not_payable` once refunded). Anything else: retry next run.
-                match self.apply_payment(order, paid).await {
-                    Ok(_) => {}
-                    Err(e) if e.code() == "order_not_payable" => {}
-                    Err(e) => {
-                        self.touch(id).await;
-                        return Err(e);
-                    }
+                // The order is paid, or the payment refunded: either way it is settled.
+                if let Err(e) = self.apply_payment(order, paid).await {
+                    self.touch(id).await;
+                    return Err(e);
                 }
             }
         }
@@ -112,11 +125,7 @@ impl OrdersService {
             && payments.iter().any(|p| p.status == PaymentStatus::Pending);
         if !still_open {
             let key = id.to_string();
-            self.db
-                .run(move |c| {
-                    store::set_payment_pending(c, &key, false, kernel::now()).map_err(DbError::from)
-                })
-                .await?;
+            self.db.query(move |c| store::set_payment_pending(c, &key, false, kernel::now())).await?;
         }
         Ok(())
     }

@@ -2,8 +2,7 @@
 
 use actix_web::web;
 use kernel::auth::AuthUser;
-use kernel::error::responses::Unauthorized;
-use kernel::error::Problem;
+use kernel::error::responses::{Invalid, NotFound, Unauthorized};
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
 use payments_api::PaymentDto;
@@ -33,7 +32,7 @@ pub struct PaymentQuery {
     responses(
         (status = 200, description = "One page of payments", body = Page<PaymentDto>),
         (status = 401, response = Unauthorized),
-        (status = 422, description = "Bad query", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Invalid),
     ))]
 pub async fn list_payments(
     payments: Service,
@@ -50,7 +49,7 @@ pub async fn list_payments(
     responses(
         (status = 200, description = "The payment", body = PaymentDto),
         (status = 401, response = Unauthorized),
-        (status = 404, description = "No such payment of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
     ))]
 pub async fn get_payment(
     payments: Service,

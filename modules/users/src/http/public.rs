@@ -2,8 +2,9 @@
 
 use actix_web::{web, HttpResponse};
 use kernel::auth::AuthUser;
-use kernel::error::responses::{Forbidden, Unauthorized};
-use kernel::error::Problem;
+use kernel::error::responses::{
+    BadRequest, Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+};
 use kernel::pagination::{Page, PageParams};
 use kernel::ApiError;
 use users_api::{AddressDto, UserDto, UsersApi};
@@ -40,7 +41,10 @@ pub async fn get_me(users: Service, user: AuthUser) -> Answer<web::Json<UserDto>
     responses(
         (status = 200, description = "The updated profile", body = UserDto),
         (status = 401, response = Unauthorized),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn update_me(
     users: Service,
@@ -65,8 +69,11 @@ pub async fn list_addresses(users: Service, user: AuthUser) -> Answer<web::Json<
     responses(
         (status = 201, description = "Created", body = AddressDto),
         (status = 401, response = Unauthorized),
-        (status = 409, description = "Too many addresses", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn create_address(
     users: Service,
@@ -83,7 +90,7 @@ pub async fn create_address(
     responses(
         (status = 200, description = "The address", body = AddressDto),
         (status = 401, response = Unauthorized),
-        (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
     ))]
 pub async fn get_address(
     users: Service,
@@ -99,8 +106,11 @@ pub async fn get_address(
     responses(
         (status = 200, description = "The updated address", body = AddressDto),
         (status = 401, response = Unauthorized),
-        (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn update_address(
     users: Service,
@@ -117,7 +127,7 @@ pub async fn update_address(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = Unauthorized),
-        (status = 404, description = "No such address of the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
     ))]
 pub async fn delete_address(users: Service, user: AuthUser, id: web::Path<Uuid>) -> Answer<HttpResponse> {
     users.delete_address(user.id, id.into_inner()).await?;
@@ -130,7 +140,7 @@ pub async fn delete_address(users: Service, user: AuthUser, id: web::Path<Uuid>)
         (status = 200, description = "One page of users", body = Page<UserDto>),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 422, description = "Bad page parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 422, response = Invalid),
     ))]
 pub async fn list_users(
     users: Service,
@@ -148,9 +158,12 @@ pub async fn list_users(
         (status = 200, description = "The updated user", body = UserDto),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "An admin cannot demote or disable themselves", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+        (status = 400, response = BadRequest),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
     ))]
 pub async fn update_user(
     users: Service,
