@@ -89,7 +89,8 @@ expect "Bob reads Ann's order" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEW
 step "resilience: payments goes down, then comes back"
 split_kill payments
 expect "pay while payments is down" "$(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")" 503
-expect "orders ready while payments is down" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8085/health/ready")" 503
+expect "orders stays ready while payments is down" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8085/health/ready")" 200
+expect "orders reports payments down" "$(curl -s "http://127.0.0.1:8085/health/ready" | json '["dependencies"]["payments"]')" down
 expect "order status" "$(curl -s "$GATEWAY/api/v1/orders/$order2" -H "authorization: Bearer $bob" | json '["status"]')" pending_payment
 split_start payments
 expect "pay again" "$(status "/api/v1/orders/$order2/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $bob")" 200

@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_problem, body, spawn_app, spawn_app_with, PASSWORD};
+use crate::helpers::{assert_problem, body, spawn_app, spawn_app_with, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn register_creates_a_customer_and_ignores_a_requested_role() {
@@ -117,6 +117,71 @@ async fn repeated_failures_lock_the_account_with_retry_after() {
     // Another account from the same client is not locked by this one.
     app.register("fay@example.com").await;
     assert_eq!(app.login("fay@example.com", PASSWORD).await.status(), StatusCode::OK);
+}
+
+/// A login from `client` (behind a gateway that sets `X-Forwarded-For`).
+async fn login_from(app: &TestApp, client: &str, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", client)
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login")
+}
+
+fn retry_after_secs(response: &reqwest::Response) -> u64 {
+    let header = response.headers().get("retry-after").expect("Retry-After");
+    header.to_str().ok().and_then(|v| v.parse().ok()).expect("Retry-After in seconds")
+}
+
+#[tokio::test]
+async fn a_guessing_client_never_locks_out_the_owner() {
+    let app = spawn_app_with(|s| s.set("auth.trust_forwarded_for", true).expect("set")).await;
+    app.register("ivy@example.com").await;
+    for _ in 0..5 {
+        let guess = login_from(&app, "203.0.113.9", "ivy@example.com", "wrong password!").await;
+        assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = login_from(&app, "203.0.113.9", "ivy@example.com", PASSWORD).await;
+    assert!(locked.headers().contains_key("retry-after"));
+    assert_problem(locked, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    let owner = login_from(&app, "198.51.100.7", "ivy@example.com", PASSWORD).await;
+    assert_eq!(owner.status(), StatusCode::OK, "the owner's client has not failed");
+}
+
+#[tokio::test]
+async fn failures_from_many_clients_only_slow_the_account_down() {
+    let app = spawn_app_with(|s| {
+        s.set("auth.trust_forwarded_for", true).expect("set");
+        s.set("auth.max_failed_logins_per_account", 2).expect("set");
+    })
+    .await;
+    app.register("jo@example.com").await;
+    for i in 0..8 {
+        login_from(&app, &format!("203.0.113.{i}"), "jo@example.com", "wrong password!").await;
+    }
+    let slowed = login_from(&app, "198.51.100.7", "jo@example.com", PASSWORD).await;
+    let retry_after = retry_after_secs(&slowed);
+    assert!((1..=60).contains(&retry_after), "an account-wide wait is at most 60 s: {retry_after}");
+    assert_problem(slowed, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+}
+
+#[tokio::test]
+async fn registrations_are_throttled_per_client() {
+    let app = spawn_app_with(|s| s.set("auth.max_registrations_per_client", 3).expect("set")).await;
+    for i in 0..3 {
+        assert_eq!(app.register(&format!("r{i}@example.com")).await.status(), StatusCode::CREATED);
+    }
+    let refused = app.register("r3@example.com").await;
+    let retry_after = retry_after_secs(&refused);
+    assert!((1..=600).contains(&retry_after));
+    assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests").await;
+    assert_eq!(
+        app.login("r3@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the refused registration created no account"
+    );
 }
 
 #[tokio::test]

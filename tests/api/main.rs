@@ -19,6 +19,14 @@ mod budgets;
 mod catalog;
 #[cfg(all(feature = "auth", feature = "users"))]
 mod cli;
+#[cfg(all(
+    feature = "auth",
+    feature = "users",
+    feature = "catalog",
+    feature = "payments",
+    feature = "orders"
+))]
+mod hardening;
 #[cfg(all(feature = "auth", feature = "users"))]
 mod operations;
 #[cfg(all(

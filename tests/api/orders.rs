@@ -372,7 +372,8 @@ async fn unpaid_orders_expire_and_release_their_stock() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_customers_race_for_five_units() {
-    let app = spawn_app().await;
+    // Thirty registrations from one address: over the default per-client limit.
+    let app = spawn_app_with(|s| s.set("auth.max_registrations_per_client", 30).expect("set")).await;
     let admin = app.admin("race-ord-admin@example.com").await;
     let product = create_product(&app, &admin, "RACE5", 100, 5).await;
     let mut customers = Vec::new();

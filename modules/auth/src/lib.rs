@@ -63,11 +63,7 @@ fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
         keys::SigningKeys::load(Path::new(&key_file), !production).map_err(|e| WiringError(e.to_string()))?;
     let threads = settings.hashing_threads.unwrap_or_else(passwords::PasswordHasher::default_threads);
     let hasher = passwords::PasswordHasher::new(threads).map_err(|e| WiringError(e.to_string()))?;
-    let limiter = limiter::LoginLimiter::new(
-        settings.failed_login_window,
-        settings.max_failed_logins_per_account,
-        settings.max_failed_logins_per_client,
-    );
+    let throttles = limiter::Throttles::new(&settings);
     let issuer = tokens::TokenIssuer {
         keys,
         issuer: tokens.issuer,
@@ -77,8 +73,14 @@ fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
     };
     let db = wiring.database(INFO.name)?;
     let users = wiring.require::<dyn UsersApi>()?;
-    let service =
-        Arc::new(AuthService::new(db.clone(), users, hasher, limiter, issuer, settings.trust_forwarded_for));
+    let service = Arc::new(AuthService::new(
+        db.clone(),
+        users,
+        hasher,
+        throttles,
+        issuer,
+        settings.trust_forwarded_for,
+    ));
     wiring.provide::<dyn KeySource>(service.clone());
     wiring.provide::<dyn Accounts>(service.clone());
     let module = ServiceModule::new(&INFO, service, db, http::public::routes, |_| {}).with_job(

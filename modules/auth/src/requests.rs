@@ -10,13 +10,17 @@ use validator::Validate;
 pub struct RegisterRequest {
     #[validate(
         email(message = "must be a valid email address"),
-        length(max = 254, message = "must be at most 254 characters")
+        length(max = 254, message = "must be at most 254 characters"),
+        custom(function = "kernel::text::plain_text")
     )]
     pub email: String,
     /// At least 10 characters.
     #[validate(length(min = 10, max = 1024, message = "must be 10 to 1024 characters"))]
     pub password: String,
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub name: String,
 }
 

@@ -12,7 +12,7 @@ use kernel::ApiError;
 use users_api::{NewUser, UserDto, UsersApi, UsersError};
 use uuid::Uuid;
 
-use crate::limiter::LoginLimiter;
+use crate::limiter::Throttles;
 use crate::passwords::PasswordHasher;
 use crate::requests::{normalise_email, LoginRequest, RegisterRequest, RegisteredUser, TokenPair};
 use crate::store::{self, CredentialRow, RefreshTokenRow};
@@ -27,7 +27,7 @@ pub struct AuthService {
     db: Database,
     users: Arc<dyn UsersApi>,
     hasher: PasswordHasher,
-    limiter: LoginLimiter,
+    throttles: Throttles,
     issuer: TokenIssuer,
     trust_forwarded_for: bool,
 }
@@ -45,11 +45,11 @@ impl AuthService {
         db: Database,
         users: Arc<dyn UsersApi>,
         hasher: PasswordHasher,
-        limiter: LoginLimiter,
+        throttles: Throttles,
         issuer: TokenIssuer,
         trust_forwarded_for: bool,
     ) -> Self {
-        Self { db, users, hasher, limiter, issuer, trust_forwarded_for }
+        Self { db, users, hasher, throttles, issuer, trust_forwarded_for }
     }
 
     /// Whether the client address may be read from `X-Forwarded-For` (`auth.trust_forwarded_for`).
@@ -65,7 +65,9 @@ impl AuthService {
         self.issuer.keys.jwks.clone()
     }
 
-    pub async fn register(&self, request: RegisterRequest) -> Result<RegisteredUser> {
+    /// Registers a customer; each attempt counts against `client`'s registration limit.
+    pub async fn register(&self, request: RegisterRequest, client: &str) -> Result<RegisteredUser> {
+        self.throttles.registrations.admit(client).map_err(ApiError::too_many_requests)?;
         let request = RegisterRequest {
             email: normalise_email(&request.email),
             name: request.name.trim().to_owned(),
@@ -159,7 +161,7 @@ impl AuthService {
 
     pub async fn login(&self, request: LoginRequest, client: &str) -> Result<TokenPair> {
         let email = normalise_email(&request.email);
-        self.limiter.check(&email, client).map_err(ApiError::too_many_requests)?;
+        self.throttles.logins.check(&email, client).map_err(ApiError::too_many_requests)?;
         let lookup = email.clone();
         let credential = self.db.query(move |c| store::find_credential_by_email(c, &lookup)).await?;
         let user_id = credential.as_ref().map(|c| c.user_id.clone());
@@ -171,7 +173,7 @@ impl AuthService {
         let user_id = match (matches, user_id) {
             (true, Some(id)) => stored_id(&id)?,
             _ => {
-                self.limiter.record_failure(&email, client);
+                self.throttles.logins.record_failure(&email, client);
                 return Err(bad_credentials());
             }
         };
@@ -183,7 +185,7 @@ impl AuthService {
         if user.disabled {
             return Err(ApiError::new(ACCOUNT_DISABLED, "this account is disabled"));
         }
-        self.limiter.record_success(&email);
+        self.throttles.logins.record_success(&email, client);
         let family = kernel::new_id();
         self.issue_pair(user_id, user.role, family, None).await
     }

@@ -26,6 +26,9 @@ pub struct AuthSettings {
     /// Take the client address from the last `X-Forwarded-For` entry (only
     /// behind a gateway that overwrites it), else from the socket.
     pub trust_forwarded_for: bool,
+    pub max_registrations_per_client: u32,
+    #[serde(deserialize_with = "duration")]
+    pub registration_window: Duration,
 }
 
 /// Where a development key is made when `signing_key_file` is unset.
@@ -42,6 +45,8 @@ impl Default for AuthSettings {
             max_failed_logins_per_client: 100,
             failed_login_window: Duration::from_secs(15 * 60),
             trust_forwarded_for: false,
+            max_registrations_per_client: 20,
+            registration_window: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -54,6 +59,7 @@ impl AuthSettings {
             ("access_token_ttl", self.access_token_ttl),
             ("refresh_token_ttl", self.refresh_token_ttl),
             ("failed_login_window", self.failed_login_window),
+            ("registration_window", self.registration_window),
         ] {
             if value.is_zero() {
                 wrong.push(format!("auth.{key} must be longer than zero"));
@@ -64,6 +70,9 @@ impl AuthSettings {
         }
         if self.max_failed_logins_per_account == 0 || self.max_failed_logins_per_client == 0 {
             wrong.push("auth.max_failed_logins_per_account and _per_client must be at least 1".into());
+        }
+        if self.max_registrations_per_client == 0 {
+            wrong.push("auth.max_registrations_per_client must be at least 1".into());
         }
         if wrong.is_empty() {
             Ok(())

@@ -27,6 +27,11 @@ pub struct LookupRequest {
     pub ids: Vec<Uuid>,
 }
 
+/// The most products one reservation may hold.
+pub const MAX_RESERVATION_LINES: usize = 100;
+/// The most units of one product one reservation may hold.
+pub const MAX_UNITS_PER_PRODUCT: i64 = 10_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReservationLine {
     pub product_id: Uuid,

@@ -8,6 +8,7 @@ mod error;
 pub use client::HttpCatalog;
 pub use dto::{
     LookupRequest, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest, Shortfall,
+    MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
 };
 pub use error::*;
 

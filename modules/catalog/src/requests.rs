@@ -5,7 +5,8 @@ use uuid::Uuid;
 use validator::Validate;
 
 /// Prices (10^12) and stock (10^9) are capped far above any real value, so
-/// order totals cannot overflow.
+/// order totals cannot overflow. A price is at least 1: every order that can
+/// be placed can be paid (a charge of 0 is not one).
 #[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
 pub struct NewProduct {
     /// Letters, digits, `-`, `_` or `.`; unique.
@@ -14,12 +15,18 @@ pub struct NewProduct {
         custom(function = "sku_chars")
     )]
     pub sku: String,
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub name: String,
     #[serde(default)]
-    #[validate(length(max = 5000, message = "must be at most 5000 characters"))]
+    #[validate(
+        length(max = 5000, message = "must be at most 5000 characters"),
+        custom(function = "kernel::text::multiline_text")
+    )]
     pub description: String,
-    #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12"))]
+    #[validate(range(min = 1, max = 1_000_000_000_000_i64, message = "must be between 1 and 10^12"))]
     pub price_cents: i64,
     /// ISO 4217 code; default `EUR`.
     #[serde(default = "default_currency")]
@@ -39,11 +46,17 @@ pub struct ProductUpdate {
         custom(function = "sku_chars")
     )]
     pub sku: Option<String>,
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub name: Option<String>,
-    #[validate(length(max = 5000, message = "must be at most 5000 characters"))]
+    #[validate(
+        length(max = 5000, message = "must be at most 5000 characters"),
+        custom(function = "kernel::text::multiline_text")
+    )]
     pub description: Option<String>,
-    #[validate(range(min = 0, max = 1_000_000_000_000_i64, message = "must be between 0 and 10^12"))]
+    #[validate(range(min = 1, max = 1_000_000_000_000_i64, message = "must be between 1 and 10^12"))]
     pub price_cents: Option<i64>,
     #[validate(custom(function = "currency_code"))]
     pub currency: Option<String>,
@@ -61,7 +74,10 @@ pub struct StockUpdate {
 
 #[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
 pub struct NewCategory {
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub name: String,
     /// Lower-case letters, digits and `-`; derived from the name when absent.
     pub slug: Option<String>,

@@ -13,6 +13,7 @@ pub mod module;
 pub mod pagination;
 pub mod server;
 pub mod telemetry;
+pub mod text;
 pub mod wiring;
 
 pub use error::ApiError;

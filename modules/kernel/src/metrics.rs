@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route template, method and status; latency
+//! Prometheus metrics: requests by route template, method and status (every
+//! label from a bounded set); latency
 //! histogram; connection-pool gauges and statement counts read at scrape time.
 
 use std::sync::Mutex;
@@ -78,6 +79,22 @@ impl Metrics {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// The `method` label: the standard methods by name, anything else as
+/// `other`, so a client cannot add series by inventing methods.
+pub fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
     }
 }
 

@@ -4,9 +4,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use validator::Validate;
 
-pub const MAX_LINES: usize = 100;
-pub const MAX_QUANTITY: i64 = 10_000;
-
 /// `user_id`, prices and status are never taken from the client.
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 pub struct CreateOrder {
@@ -26,6 +23,9 @@ pub struct OrderLine {
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 pub struct PayOrder {
     /// The payment provider's card token, e.g. `tok_visa`.
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub payment_token: String,
 }

@@ -7,20 +7,35 @@ use validator::Validate;
 /// `PATCH /users/me`. Any other field (such as `role`) is ignored.
 #[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
 pub struct UpdateProfile {
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub name: Option<String>,
 }
 
 /// A shipping address as written by its owner.
 #[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
 pub struct AddressInput {
-    #[validate(length(min = 1, max = 200, message = "must be 1 to 200 characters"))]
+    #[validate(
+        length(min = 1, max = 200, message = "must be 1 to 200 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub line1: String,
-    #[validate(length(max = 200, message = "must be at most 200 characters"))]
+    #[validate(
+        length(max = 200, message = "must be at most 200 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub line2: Option<String>,
-    #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(
+        length(min = 1, max = 100, message = "must be 1 to 100 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub city: String,
-    #[validate(length(min = 1, max = 20, message = "must be 1 to 20 characters"))]
+    #[validate(
+        length(min = 1, max = 20, message = "must be 1 to 20 characters"),
+        custom(function = "kernel::text::plain_text")
+    )]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2, e.g. `FR`.
     pub country: String,

@@ -6,6 +6,7 @@ use kernel::error::responses::{
     BadRequest, Conflict, Invalid, PayloadTooLarge, TooManyRequests, UnsupportedMediaType,
 };
 use kernel::error::Problem;
+use kernel::http::headers::NO_STORE;
 use kernel::ApiError;
 
 use crate::requests::{LoginRequest, RefreshRequest, RegisterRequest, RegisteredUser, TokenPair};
@@ -29,11 +30,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (status = 400, response = BadRequest),
         (status = 409, response = Conflict),
         (status = 422, response = Invalid),
+        (status = 429, response = TooManyRequests),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
     ))]
-pub async fn register(auth: Service, body: web::Json<RegisterRequest>) -> Answer<HttpResponse> {
-    let user = auth.register(body.into_inner()).await?;
+pub async fn register(
+    auth: Service,
+    req: HttpRequest,
+    body: web::Json<RegisterRequest>,
+) -> Answer<HttpResponse> {
+    let client = client_address(&req, auth.trusts_forwarded_for());
+    let user = auth.register(body.into_inner(), &client).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -48,13 +55,14 @@ pub async fn register(auth: Service, body: web::Json<RegisterRequest>) -> Answer
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
     ))]
-pub async fn login(
-    auth: Service,
-    req: HttpRequest,
-    body: web::Json<LoginRequest>,
-) -> Answer<web::Json<TokenPair>> {
+pub async fn login(auth: Service, req: HttpRequest, body: web::Json<LoginRequest>) -> Answer<HttpResponse> {
     let client = client_address(&req, auth.trusts_forwarded_for());
-    Ok(web::Json(auth.login(body.into_inner(), &client).await?))
+    Ok(tokens(auth.login(body.into_inner(), &client).await?))
+}
+
+/// A token pair, which no cache may keep.
+fn tokens(pair: TokenPair) -> HttpResponse {
+    HttpResponse::Ok().insert_header(NO_STORE).json(pair)
 }
 
 /// The socket's peer, or behind a trusted gateway the address that gateway
@@ -77,8 +85,8 @@ fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> String {
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
     ))]
-pub async fn refresh(auth: Service, body: web::Json<RefreshRequest>) -> Answer<web::Json<TokenPair>> {
-    Ok(web::Json(auth.refresh(&body.refresh_token).await?))
+pub async fn refresh(auth: Service, body: web::Json<RefreshRequest>) -> Answer<HttpResponse> {
+    Ok(tokens(auth.refresh(&body.refresh_token).await?))
 }
 
 /// Revokes the refresh token and every token rotated from the same login.

@@ -104,6 +104,12 @@ impl CatalogService {
         if q.is_some_and(|q| q.chars().count() > 100) {
             errors.push(FieldError { field: "q".into(), message: "must be at most 100 characters".into() });
         }
+        if q.is_some_and(kernel::text::has_forbidden_chars) {
+            errors.push(FieldError {
+                field: "q".into(),
+                message: "must not contain control characters".into(),
+            });
+        }
         if !errors.is_empty() {
             return Err(CatalogError::Invalid(errors));
         }

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use catalog_api::{
     CatalogApi, CatalogError, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
-    Shortfall,
+    Shortfall, MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
 };
 use diesel::Connection as _;
 use kernel::db::{is_unique_violation, retry_on_lock_conflict, stored_id, DbConnection, TxError};
@@ -14,8 +14,6 @@ use super::{product_dto, CatalogService, Result};
 use crate::store::products as product_store;
 use crate::store::reservations::{self as store, encode_lines, Line, ReservationRow};
 
-const MAX_LINES: usize = 100;
-const MAX_QUANTITY: i64 = 10_000;
 const MAX_HOLD_SECONDS: u64 = 7 * 24 * 3600;
 /// Transactions retried when the database reports a deadlock or a busy lock.
 const LOCK_RETRIES: u32 = 5;
@@ -28,16 +26,18 @@ type Tx<T> = std::result::Result<T, TxError<CatalogError>>;
 /// so concurrent reservations cannot deadlock each other.
 fn normalise(lines: &[ReservationLine]) -> Result<Vec<ReservationLine>> {
     let mut errors = Vec::new();
-    if lines.is_empty() || lines.len() > MAX_LINES {
-        errors
-            .push(FieldError { field: "lines".into(), message: format!("must have 1 to {MAX_LINES} lines") });
+    if lines.is_empty() || lines.len() > MAX_RESERVATION_LINES {
+        errors.push(FieldError {
+            field: "lines".into(),
+            message: format!("must have 1 to {MAX_RESERVATION_LINES} lines"),
+        });
     }
     let mut merged: BTreeMap<Uuid, i64> = BTreeMap::new();
     for (i, line) in lines.iter().enumerate() {
-        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+        if !(1..=MAX_UNITS_PER_PRODUCT).contains(&line.quantity) {
             errors.push(FieldError {
                 field: format!("lines[{i}].quantity"),
-                message: format!("must be between 1 and {MAX_QUANTITY}"),
+                message: format!("must be between 1 and {MAX_UNITS_PER_PRODUCT}"),
             });
         }
         *merged.entry(line.product_id).or_default() += line.quantity;
@@ -223,8 +223,8 @@ impl CatalogService {
 #[async_trait::async_trait]
 impl CatalogApi for CatalogService {
     async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>> {
-        if ids.len() > MAX_LINES {
-            return Err(CatalogError::invalid("ids", format!("at most {MAX_LINES} ids")));
+        if ids.len() > MAX_RESERVATION_LINES {
+            return Err(CatalogError::invalid("ids", format!("at most {MAX_RESERVATION_LINES} ids")));
         }
         let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let rows = self.db.query(move |c| product_store::find_many(c, &keys)).await?;

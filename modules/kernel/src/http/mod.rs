@@ -1,5 +1,6 @@
 //! The HTTP edge shared by every module.
 
+pub mod headers;
 pub mod health;
 pub mod internal;
 pub mod observe;

@@ -41,8 +41,9 @@ pub async fn observe_requests(
     let id = accepted_id(req.headers().get(&REQUEST_ID_HEADER))
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
-    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
+    let method = crate::metrics::method_label(req.method());
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();
 
@@ -62,9 +63,10 @@ pub async fn observe_requests(
         );
     });
     if let Some(metrics) = metrics {
-        metrics.observe_request(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+        metrics.observe_request(method, &route, status.as_u16(), elapsed.as_secs_f64());
     }
     let mut res = result?;
+    super::headers::add_security_headers(&path, res.headers_mut());
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID_HEADER, value);
     }

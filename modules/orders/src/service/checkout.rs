@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use catalog_api::{CatalogError, ReservationLine, ReserveRequest};
+use catalog_api::{CatalogError, ReservationLine, ReserveRequest, MAX_UNITS_PER_PRODUCT};
 use kernel::auth::AuthUser;
 use kernel::error::validate;
 use kernel::ApiError;
@@ -28,6 +28,13 @@ impl OrdersService {
         let mut quantities: BTreeMap<Uuid, i64> = BTreeMap::new();
         for line in &request.items {
             *quantities.entry(line.product_id).or_default() += line.quantity;
+        }
+        // Lines of one product are merged; the catalog's limits apply to the sum.
+        if quantities.values().any(|&units| units > MAX_UNITS_PER_PRODUCT) {
+            return Err(ApiError::invalid_field(
+                "items",
+                format!("at most {MAX_UNITS_PER_PRODUCT} units of one product per order"),
+            ));
         }
 
         let products = self.catalog.get_products(quantities.keys().copied().collect()).await?;
