@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use kernel::auth::{KeySource, TokenSettings, TokenVerifier};
+use kernel::auth::{AccessChangeSource, KeySource, TokenSettings, TokenVerifier};
 use kernel::config::Settings;
 use kernel::db::{Database, DatabaseUrl};
 use kernel::http::internal::InternalToken;
@@ -121,7 +121,11 @@ pub async fn compose(settings: &Settings) -> anyhow::Result<Composition> {
 
     let source = provided.get::<dyn KeySource>().context("nothing provides the access-token keys")?;
     let tokens: TokenSettings = settings.section(auth_api::MODULE)?;
-    let verifier = Arc::new(TokenVerifier::new(source, &tokens.issuer, &tokens.audience));
+    let mut verifier = TokenVerifier::new(source, &tokens.issuer, &tokens.audience);
+    if let Some(changes) = provided.get::<dyn AccessChangeSource>() {
+        verifier = verifier.with_access_changes(changes);
+    }
+    let verifier = Arc::new(verifier);
     if let Err(e) = verifier.refresh().await {
         // Not fatal: the auth service may start later; keys are fetched again on demand.
         tracing::warn!(error = %e, "cannot load the access-token keys yet");

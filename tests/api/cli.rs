@@ -62,9 +62,13 @@ fn migrate_run_status_and_revert() {
     assert!(applied.contains("[applied] 2026-11-28-000001_create_users"), "{applied}");
 
     let reverted = stdout(&target.shop(&["migrate", "revert", "--module", "users"], None));
-    assert!(reverted.contains("users: reverted 2026-11-28-000001_create_users"), "{reverted}");
+    assert!(reverted.contains("users: reverted 2026-12-04-000001_access_changed_at"), "{reverted}");
     let after = stdout(&target.shop(&["migrate", "status"], None));
-    assert!(after.contains("[pending] 2026-11-28-000001_create_users"), "{after}");
+    assert!(
+        after.contains("[applied] 2026-11-28-000001_create_users"),
+        "only the last was reverted: {after}"
+    );
+    assert!(after.contains("[pending] 2026-12-04-000001_access_changed_at"), "{after}");
     assert!(after.contains("[applied] 2026-11-28-000001_create_auth"), "only users was reverted: {after}");
 }
 

@@ -124,6 +124,9 @@ impl UsersApi for FlakyUsers {
         }
         self.0.get_address(user_id, address_id).await
     }
+    async fn access_changes(&self, since: i64) -> Result<Vec<kernel::auth::AccessChange>, UsersError> {
+        self.0.access_changes(since).await
+    }
 }
 
 /// An orders service over the test app's databases, with faults to inject.

@@ -123,3 +123,17 @@ async fn hs256_signed_with_the_public_key_is_rejected() {
             .expect("sign");
     assert_rejected(&app, &token).await;
 }
+
+#[tokio::test]
+async fn a_token_not_yet_valid_or_issued_in_the_future_is_rejected() {
+    let app = spawn_app().await;
+    let user = app.customer("t9@example.com").await;
+    let pem = std::fs::read(app.key_file()).expect("key file");
+    let now = chrono::Utc::now().timestamp();
+    let mut not_yet = claims(&user.id, "customer", 3600);
+    not_yet["nbf"] = json!(now + 600);
+    assert_rejected(&app, &sign(&pem, &kid(&user.access), &not_yet)).await;
+    let mut from_the_future = claims(&user.id, "customer", 3600 * 24 * 365);
+    from_the_future["iat"] = json!(now + 3600 * 24 * 300);
+    assert_rejected(&app, &sign(&pem, &kid(&user.access), &from_the_future)).await;
+}

@@ -232,3 +232,29 @@ async fn an_admin_promotes_and_the_next_token_carries_the_role() {
     )
     .await;
 }
+
+/// Disabling or demoting takes effect on tokens already issued, once every
+/// process has polled the change (a job every 10 s; run here on demand).
+#[tokio::test]
+async fn disabled_and_demoted_accounts_lose_their_tokens_powers() {
+    let app = spawn_app().await;
+    let admin = app.admin("root@example.com").await;
+    let customer = app.customer("leaving@example.com").await;
+    let deputy = app.admin("deputy@example.com").await;
+    assert_eq!(app.get("/api/v1/users", Some(&deputy.access)).await.status(), StatusCode::OK);
+
+    for (user, change) in [(&customer, json!({"disabled": true})), (&deputy, json!({"role": "customer"}))] {
+        let path = format!("/api/v1/users/{}", user.id);
+        let patched = app.send_json(Method::PATCH, &path, Some(&admin.access), &change).await;
+        assert_eq!(patched.status(), StatusCode::OK);
+    }
+    app.run_jobs().await;
+
+    let me = app.get("/api/v1/users/me", Some(&customer.access)).await;
+    assert_problem(me, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let admin_route = app.get("/api/v1/users", Some(&deputy.access)).await;
+    assert_problem(admin_route, StatusCode::FORBIDDEN, "forbidden").await;
+    let own_profile = app.get("/api/v1/users/me", Some(&deputy.access)).await;
+    assert_eq!(own_profile.status(), StatusCode::OK, "a demoted admin is still a customer");
+    assert_eq!(app.get("/api/v1/users", Some(&admin.access)).await.status(), StatusCode::OK);
+}

@@ -1,5 +1,6 @@
-//! The auth module's contract. Other modules need one thing from it: the
-//! public keys that verify access tokens, through `kernel::auth::KeySource`.
+//! The auth module's contract. Other modules need two things from it: the
+//! public keys that verify access tokens (`kernel::auth::KeySource`) and the
+//! accounts disabled or demoted since (`kernel::auth::AccessChangeSource`).
 //! In-process, the auth service is the source; elsewhere, [`HttpAuthKeys`]
 //! reads the public JWKS endpoint. The command line also creates admins
 //! through [`Accounts`], where auth is compiled in.
@@ -7,7 +8,7 @@
 use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
-use kernel::auth::KeySource;
+use kernel::auth::{AccessChange, AccessChangeSource, KeySource};
 use kernel::error::ProblemType;
 use kernel::http::RemoteClient;
 use kernel::wiring::{Contract, Provided};
@@ -31,7 +32,9 @@ pub const PROBLEMS: &[ProblemType] = &[INVALID_CREDENTIALS, INVALID_REFRESH_TOKE
 pub const CONTRACT: Contract = Contract { name: MODULE, remote };
 
 fn remote(client: RemoteClient, provided: &mut Provided) {
-    provided.provide::<dyn KeySource>(Arc::new(HttpAuthKeys::new(client)));
+    let keys = Arc::new(HttpAuthKeys::new(client));
+    provided.provide::<dyn KeySource>(keys.clone());
+    provided.provide::<dyn AccessChangeSource>(keys);
 }
 
 /// An admin made or promoted by `shop create-admin`.
@@ -49,7 +52,8 @@ pub trait Accounts: Send + Sync {
     async fn create_admin(&self, email: &str, password: String) -> Result<AdminAccount, ApiError>;
 }
 
-/// [`KeySource`] over HTTP, for processes that do not host the auth module.
+/// [`KeySource`] and [`AccessChangeSource`] over HTTP, for processes that do
+/// not host the auth module.
 pub struct HttpAuthKeys {
     remote: RemoteClient,
 }
@@ -67,5 +71,15 @@ impl KeySource for HttpAuthKeys {
             .get_public(JWKS_PATH)
             .await
             .map_err(|e| format!("cannot fetch the auth module's keys: {e}"))
+    }
+}
+
+#[async_trait::async_trait]
+impl AccessChangeSource for HttpAuthKeys {
+    async fn access_changes(&self, since: i64) -> Result<Vec<AccessChange>, String> {
+        self.remote
+            .get(&format!("/access-changes?since={since}"))
+            .await
+            .map_err(|e| format!("cannot fetch access changes from the auth module: {e}"))
     }
 }

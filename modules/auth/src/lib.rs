@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use auth_api::Accounts;
 use diesel_migrations::embed_migrations;
-use kernel::auth::{KeySource, TokenSettings};
+use kernel::auth::{AccessChangeSource, KeySource, TokenSettings};
 use kernel::db::ModuleMigrations;
 use kernel::module::{Module, ModuleInfo, ServiceModule};
 use kernel::wiring::{ModuleEntry, Wiring, WiringError};
@@ -82,11 +82,11 @@ fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
         settings.trust_forwarded_for,
     ));
     wiring.provide::<dyn KeySource>(service.clone());
+    wiring.provide::<dyn AccessChangeSource>(service.clone());
     wiring.provide::<dyn Accounts>(service.clone());
-    let module = ServiceModule::new(&INFO, service, db, http::public::routes, |_| {}).with_job(
-        "purge expired refresh tokens",
-        Duration::from_secs(3600),
-        |s| Box::pin(async move { s.purge_expired_tokens().await }),
-    );
+    let module = ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)
+        .with_job("purge expired refresh tokens", Duration::from_secs(3600), |s| {
+            Box::pin(async move { s.purge_expired_tokens().await })
+        });
     Ok(Arc::new(module))
 }

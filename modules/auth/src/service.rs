@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use auth_api::{Accounts, AdminAccount, ACCOUNT_DISABLED, INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN};
 use jsonwebtoken::jwk::JwkSet;
-use kernel::auth::{KeySource, Role};
+use kernel::auth::{AccessChange, AccessChangeSource, KeySource, Role};
 use kernel::db::{is_unique_violation, stored_id, Database, DbError};
 use kernel::error::validate;
 use kernel::module::JobOutcome;
@@ -311,5 +311,14 @@ impl Accounts for AuthService {
 impl KeySource for AuthService {
     async fn fetch_keys(&self) -> std::result::Result<JwkSet, String> {
         Ok(self.jwks())
+    }
+}
+
+/// Auth relays the users module's access changes to every token verifier,
+/// since every process already reaches auth for its keys.
+#[async_trait::async_trait]
+impl AccessChangeSource for AuthService {
+    async fn access_changes(&self, since: i64) -> std::result::Result<Vec<AccessChange>, String> {
+        self.users.access_changes(since).await.map_err(|e| format!("cannot read access changes: {e}"))
     }
 }

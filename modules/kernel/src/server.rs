@@ -130,7 +130,8 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
     let internal_token = web::Data::new(parts.internal_token);
     let modules = parts.modules;
     let (stop_jobs, stopped) = watch::channel(false);
-    let jobs: Vec<_> = modules.iter().flat_map(|m| m.background_jobs()).collect();
+    let mut jobs: Vec<_> = modules.iter().flat_map(|m| m.background_jobs()).collect();
+    jobs.push(access_changes_job(verifier.clone().into_inner()));
     if parts.jobs == JobSchedule::Timed {
         for job in &jobs {
             spawn_job(job.clone(), stopped.clone());
@@ -175,6 +176,25 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
         server = server.workers(workers.max(1));
     }
     Ok(RunningServer { port, server: server.run(), stop_jobs, jobs: JobRunner { jobs } })
+}
+
+/// How often every process asks for accounts disabled or demoted: well within
+/// the 30 s in which their tokens must lose their powers.
+const ACCESS_CHANGES_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn access_changes_job(verifier: Arc<TokenVerifier>) -> crate::module::BackgroundJob {
+    crate::module::BackgroundJob {
+        name: "poll access changes",
+        every: ACCESS_CHANGES_EVERY,
+        run: Arc::new(move || {
+            let verifier = verifier.clone();
+            Box::pin(async move {
+                if let Err(e) = verifier.poll_access_changes().await {
+                    tracing::warn!(error = %e, "cannot poll access changes; tokens keep their last known standing");
+                }
+            })
+        }),
+    }
 }
 
 fn spawn_job(job: crate::module::BackgroundJob, mut stopped: watch::Receiver<bool>) {

@@ -1,4 +1,4 @@
-use kernel::auth::Role;
+use kernel::auth::{AccessChange, Role};
 use kernel::http::RemoteClient;
 use uuid::Uuid;
 
@@ -31,5 +31,9 @@ impl UsersApi for HttpUsers {
 
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto, UsersError> {
         Ok(self.remote.get(&format!("/users/{user_id}/addresses/{address_id}")).await?)
+    }
+
+    async fn access_changes(&self, since: i64) -> Result<Vec<AccessChange>, UsersError> {
+        Ok(self.remote.get(&format!("/access-changes?since={since}")).await?)
     }
 }

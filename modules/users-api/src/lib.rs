@@ -37,4 +37,8 @@ pub trait UsersApi: Send + Sync {
 
     /// One of the user's shipping addresses; another user's address is `AddressNotFound`.
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto, UsersError>;
+
+    /// Accounts whose role or disabled flag changed at or after `since` (Unix
+    /// seconds): what token verifiers need to withdraw the powers of older tokens.
+    async fn access_changes(&self, since: i64) -> Result<Vec<kernel::auth::AccessChange>, UsersError>;
 }

@@ -2,7 +2,7 @@
 //! serves the public handlers.
 
 use diesel::Connection;
-use kernel::auth::{AuthUser, Role};
+use kernel::auth::{AccessChange, AuthUser, Role};
 use kernel::db::{is_unique_violation, stored_id, Database, TxError};
 use kernel::error::validate;
 use kernel::pagination::{Page, PageRequest};
@@ -194,6 +194,24 @@ impl UsersApi for UsersService {
             return Err(UsersError::NotFound);
         }
         self.get_user(id).await
+    }
+
+    async fn access_changes(&self, since: i64) -> Result<Vec<AccessChange>> {
+        let since = chrono::DateTime::from_timestamp(since, 0).unwrap_or_default().naive_utc();
+        let rows = self.db.query(move |c| store::access_changes(c, since)).await?;
+        rows.into_iter()
+            .map(|row| {
+                let role = Role::parse(&row.role).ok_or_else(|| {
+                    UsersError::Internal(format!("stored role `{}` of user {} is unknown", row.role, row.id))
+                })?;
+                Ok(AccessChange {
+                    user_id: stored_id(&row.id)?,
+                    role,
+                    disabled: row.disabled,
+                    changed_at: row.access_changed_at.map_or(0, |at| at.and_utc().timestamp()),
+                })
+            })
+            .collect()
     }
 
     async fn get_address(&self, user_id: Uuid, address_id: Uuid) -> Result<AddressDto> {

@@ -71,7 +71,8 @@ pub fn update_name(conn: &mut DbConnection, id: &str, name: &str, at: NaiveDateT
 }
 
 pub fn update_role(conn: &mut DbConnection, id: &str, role: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    execute(conn, diesel::update(users::table.find(id)).set((users::role.eq(role), users::updated_at.eq(at))))
+    let changes = (users::role.eq(role), users::updated_at.eq(at), users::access_changed_at.eq(at));
+    execute(conn, diesel::update(users::table.find(id)).set(changes))
 }
 
 pub fn update_disabled(
@@ -80,10 +81,23 @@ pub fn update_disabled(
     disabled: bool,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
-    execute(
-        conn,
-        diesel::update(users::table.find(id)).set((users::disabled.eq(disabled), users::updated_at.eq(at))),
-    )
+    let changes = (users::disabled.eq(disabled), users::updated_at.eq(at), users::access_changed_at.eq(at));
+    execute(conn, diesel::update(users::table.find(id)).set(changes))
+}
+
+/// An account's standing after its role or disabled flag changed.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct AccessRow {
+    pub id: String,
+    pub role: String,
+    pub disabled: bool,
+    pub access_changed_at: Option<NaiveDateTime>,
+}
+
+/// The accounts whose role or disabled flag changed at or after `since`.
+pub fn access_changes(conn: &mut DbConnection, since: NaiveDateTime) -> QueryResult<Vec<AccessRow>> {
+    users::table.filter(users::access_changed_at.ge(since)).select(AccessRow::as_select()).load(conn)
 }
 
 pub fn insert_address(conn: &mut DbConnection, row: &AddressRow) -> QueryResult<()> {

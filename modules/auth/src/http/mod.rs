@@ -1,3 +1,4 @@
+pub mod internal;
 pub mod public;
 
 /// The auth module's part of the OpenAPI document.

@@ -1,10 +1,12 @@
 //! Access-token verification shared by every module: claims, roles, the key
 //! cache fed by the auth module's JWKS, and the `AuthUser` extractor.
 
+mod access;
 mod claims;
 mod extractor;
 mod verifier;
 
+pub use access::{AccessChange, AccessChangeSource};
 pub use claims::{AccessClaims, Role};
 pub use extractor::AuthUser;
 pub use verifier::{KeySource, TokenVerifier};

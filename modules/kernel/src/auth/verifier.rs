@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, errors::ErrorKind, DecodingKey, Validation};
 
-use super::{AccessClaims, AuthUser, ALGORITHM};
+use uuid::Uuid;
+
+use super::{AccessChange, AccessChangeSource, AccessClaims, AuthUser, Role, ALGORITHM};
 use crate::error::ApiError;
 
 /// Where the public keys come from: the auth module in-process, or its
@@ -23,14 +25,36 @@ const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 /// signature costs more than the rest of a typical request. Bounded: when full,
 /// it starts over.
 const VERIFIED_TOKENS: usize = 4096;
+/// How far back access changes are kept and first fetched: longer than any
+/// access token lives.
+const CHANGES_KEPT: i64 = 24 * 3600;
+/// Each poll asks again for this many seconds before the last one started, so
+/// a change committed while a poll ran is not missed.
+const POLL_OVERLAP: i64 = 5;
 
 pub struct TokenVerifier {
     source: Arc<dyn KeySource>,
     keys: RwLock<HashMap<String, DecodingKey>>,
     last_fetch: Mutex<Option<Instant>>,
     validation: Validation,
-    /// Exact token text → who it names and when it expires (Unix seconds).
-    verified: Mutex<HashMap<String, (AuthUser, i64)>>,
+    /// Exact token text → who it names, when it was issued and when it
+    /// expires (Unix seconds).
+    verified: Mutex<HashMap<String, Verified>>,
+    access: Option<AccessChanges>,
+}
+
+#[derive(Clone, Copy)]
+struct Verified {
+    user: AuthUser,
+    iat: i64,
+    exp: i64,
+}
+
+/// The latest access change per account, and where to ask for more.
+struct AccessChanges {
+    source: Arc<dyn AccessChangeSource>,
+    latest: RwLock<HashMap<Uuid, AccessChange>>,
+    next_since: Mutex<i64>,
 }
 
 impl TokenVerifier {
@@ -39,6 +63,7 @@ impl TokenVerifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Self {
             source,
@@ -46,6 +71,54 @@ impl TokenVerifier {
             last_fetch: Mutex::new(None),
             validation,
             verified: Mutex::new(HashMap::new()),
+            access: None,
+        }
+    }
+
+    /// Withdraws what tokens allowed once their account is disabled or
+    /// demoted, as [`Self::poll_access_changes`] learns of it.
+    pub fn with_access_changes(mut self, source: Arc<dyn AccessChangeSource>) -> Self {
+        self.access = Some(AccessChanges {
+            source,
+            latest: RwLock::new(HashMap::new()),
+            next_since: Mutex::new(chrono::Utc::now().timestamp() - CHANGES_KEPT),
+        });
+        self
+    }
+
+    /// Fetches the access changes made since the last poll (a background job,
+    /// every few seconds); returns how many arrived.
+    pub async fn poll_access_changes(&self) -> Result<usize, String> {
+        let Some(access) = &self.access else { return Ok(0) };
+        let started = chrono::Utc::now().timestamp();
+        let since = *access.next_since.lock().unwrap_or_else(|p| p.into_inner());
+        let changes = access.source.access_changes(since).await?;
+        let mut latest = access.latest.write().unwrap_or_else(|p| p.into_inner());
+        for change in &changes {
+            let newer = latest.get(&change.user_id).is_none_or(|known| known.changed_at <= change.changed_at);
+            if newer {
+                latest.insert(change.user_id, *change);
+            }
+        }
+        latest.retain(|_, change| change.changed_at > started - CHANGES_KEPT);
+        *access.next_since.lock().unwrap_or_else(|p| p.into_inner()) = started - POLL_OVERLAP;
+        Ok(changes.len())
+    }
+
+    /// The token's user as the account stands now: a change at or after the
+    /// token was issued disables it (401) or lowers its role to the current one.
+    fn as_it_stands(&self, verified: Verified) -> Result<AuthUser, ApiError> {
+        let Some(access) = &self.access else { return Ok(verified.user) };
+        let latest = access.latest.read().unwrap_or_else(|p| p.into_inner());
+        match latest.get(&verified.user.id) {
+            Some(change) if change.changed_at >= verified.iat => {
+                if change.disabled {
+                    return Err(ApiError::unauthorized("the account is disabled"));
+                }
+                let role = if change.role == Role::Customer { Role::Customer } else { verified.user.role };
+                Ok(AuthUser { id: verified.user.id, role })
+            }
+            _ => Ok(verified.user),
         }
     }
 
@@ -84,33 +157,37 @@ impl TokenVerifier {
                 .unwrap_or(false)
     }
 
-    /// Checks signature, algorithm, expiry, issuer and audience.
+    /// Checks signature, algorithm, expiry, not-before, issue time, issuer and
+    /// audience, then what the account may do now.
     pub async fn verify(&self, token: &str) -> Result<AuthUser, ApiError> {
-        if let Some(user) = self.already_verified(token)? {
-            return Ok(user);
-        }
-        let (user, exp) = self.check(token).await?;
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        if verified.len() >= VERIFIED_TOKENS {
-            verified.clear();
-        }
-        verified.insert(token.to_owned(), (user, exp));
-        Ok(user)
+        let checked = match self.already_verified(token)? {
+            Some(checked) => checked,
+            None => {
+                let checked = self.check(token).await?;
+                let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+                if verified.len() >= VERIFIED_TOKENS {
+                    verified.clear();
+                }
+                verified.insert(token.to_owned(), checked);
+                checked
+            }
+        };
+        self.as_it_stands(checked)
     }
 
-    /// A token seen before: its user while it is unexpired, the expiry error once it is not.
-    fn already_verified(&self, token: &str) -> Result<Option<AuthUser>, ApiError> {
+    /// A token seen before, while it is unexpired; the expiry error once it is not.
+    fn already_verified(&self, token: &str) -> Result<Option<Verified>, ApiError> {
         let verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
         match verified.get(token) {
-            Some((user, exp)) if chrono::Utc::now().timestamp() <= exp + self.validation.leeway as i64 => {
-                Ok(Some(*user))
+            Some(v) if chrono::Utc::now().timestamp() <= v.exp + self.validation.leeway as i64 => {
+                Ok(Some(*v))
             }
             Some(_) => Err(ApiError::unauthorized("the access token has expired")),
             None => Ok(None),
         }
     }
 
-    async fn check(&self, token: &str) -> Result<(AuthUser, i64), ApiError> {
+    async fn check(&self, token: &str) -> Result<Verified, ApiError> {
         let invalid = || ApiError::unauthorized("the access token is invalid");
         let header = decode_header(token).map_err(|_| invalid())?;
         if header.alg != ALGORITHM {
@@ -132,6 +209,11 @@ impl TokenVerifier {
             ErrorKind::ExpiredSignature => ApiError::unauthorized("the access token has expired"),
             _ => invalid(),
         })?;
-        Ok((AuthUser { id: data.claims.sub, role: data.claims.role }, data.claims.exp))
+        // A token issued in the future was not issued by our clock.
+        if data.claims.iat > chrono::Utc::now().timestamp() + self.validation.leeway as i64 {
+            return Err(invalid());
+        }
+        let user = AuthUser { id: data.claims.sub, role: data.claims.role };
+        Ok(Verified { user, iat: data.claims.iat, exp: data.claims.exp })
     }
 }

@@ -1,6 +1,7 @@
 //! `/internal/v1/users`: the server side of `users_api::HttpUsers`.
 
 use actix_web::web;
+use kernel::auth::AccessChange;
 use kernel::ApiError;
 use users_api::{AddressDto, NewUser, SetRole, UserDto, UsersApi};
 use uuid::Uuid;
@@ -14,7 +15,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/users").post(create_user))
         .service(web::resource("/users/{id}").get(get_user))
         .service(web::resource("/users/{id}/role").put(set_role))
-        .service(web::resource("/users/{id}/addresses/{address_id}").get(get_address));
+        .service(web::resource("/users/{id}/addresses/{address_id}").get(get_address))
+        .service(web::resource("/access-changes").get(access_changes));
+}
+
+#[derive(serde::Deserialize)]
+struct Since {
+    since: i64,
+}
+
+async fn access_changes(users: Service, query: web::Query<Since>) -> Answer<web::Json<Vec<AccessChange>>> {
+    Ok(web::Json(users.access_changes(query.since).await?))
 }
 
 async fn create_user(users: Service, body: web::Json<NewUser>) -> Answer<web::Json<UserDto>> {
