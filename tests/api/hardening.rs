@@ -134,3 +134,15 @@ async fn skus_and_emails_compare_case_insensitively() {
         .await;
     assert_eq!(app.login("CASE.SENSITIVE@example.com", PASSWORD).await.status(), StatusCode::OK);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = spawn_app().await;
+    let url = app.settings.database_url("auth");
+    // On the MySQL run the databases are not files: nothing to check.
+    let Some(path) = url.strip_prefix("sqlite://") else { return };
+    let mode = std::fs::metadata(path).expect("auth.db").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{path} holds password hashes");
+}

@@ -136,6 +136,8 @@ struct Saga {
     orders: OrdersService,
     catalog: Arc<dyn CatalogApi>,
     payments: Arc<dyn PaymentsApi>,
+    /// The same payments service, for its settlement job.
+    payments_service: Arc<payments::PaymentsService>,
     faults: Arc<Faults>,
     customer: AuthUser,
     admin: AuthUser,
@@ -152,10 +154,11 @@ async fn saga(ttl: Duration) -> Saga {
     let customer_user = app.customer("saga@example.com").await;
     let product = create_product(&app, &admin_user, "SAGA", 700, 5).await;
     let catalog: Arc<dyn CatalogApi> = Arc::new(catalog::CatalogService::new(db(&app, "catalog")));
-    let payments: Arc<dyn PaymentsApi> = Arc::new(payments::PaymentsService::new(
+    let payments_service = Arc::new(payments::PaymentsService::new(
         db(&app, "payments"),
         Arc::new(payments::provider::TestProvider::default()),
     ));
+    let payments: Arc<dyn PaymentsApi> = payments_service.clone();
     let users: Arc<dyn UsersApi> = Arc::new(users::UsersService::new(db(&app, "users")));
     let faults = Arc::new(Faults::default());
     let orders = OrdersService::new(
@@ -173,6 +176,7 @@ async fn saga(ttl: Duration) -> Saga {
         orders,
         catalog,
         payments,
+        payments_service,
         faults,
         product,
     }
@@ -345,4 +349,75 @@ async fn a_failed_release_on_cancel_is_finished_later() {
     s.faults.clear();
     s.settle().await;
     assert_eq!(s.stock().await, 5, "released by the reconciler");
+}
+
+fn token(token: &str) -> PayOrder {
+    PayOrder { payment_token: token.into() }
+}
+
+impl Saga {
+    async fn payment_statuses(&self, order: Uuid) -> Vec<PaymentStatus> {
+        let payments = self.payments.payments_for_order(order).await.expect("payments");
+        payments.iter().map(|p| p.status).collect()
+    }
+    async fn settle_payments(&self) -> kernel::module::JobOutcome {
+        self.payments_service.settle_pending_older_than(chrono::Duration::zero()).await.expect("settle")
+    }
+}
+
+#[tokio::test]
+async fn a_charge_made_while_its_answer_was_lost_is_settled_and_the_order_paid() {
+    let s = saga(Duration::from_secs(900)).await;
+    let order = s.orders.create(s.customer, s.request(2)).await.expect("order");
+    let lost = s.orders.pay(s.customer, order.id, token(payments::provider::LOST_ANSWER_TOKEN)).await;
+    assert_eq!(lost.expect_err("answer lost").status().as_u16(), 503);
+    assert_eq!(s.payment_statuses(order.id).await, [PaymentStatus::Pending]);
+    s.settle().await;
+    assert_eq!(s.status(order.id).await, OrderStatus::PendingPayment, "nothing known yet");
+
+    assert_eq!(s.settle_payments().await.handled, 1);
+    assert_eq!(s.payment_statuses(order.id).await, [PaymentStatus::Succeeded], "the provider had charged");
+    s.settle().await;
+    assert_eq!(s.status(order.id).await, OrderStatus::Paid);
+    assert_eq!(s.stock().await, 3, "the paid order's stock is sold");
+}
+
+#[tokio::test]
+async fn a_lost_charge_for_an_order_that_expired_meanwhile_is_refunded() {
+    let s = saga(Duration::from_millis(500)).await;
+    let order = s.orders.create(s.customer, s.request(2)).await.expect("order");
+    let lost = s.orders.pay(s.customer, order.id, token(payments::provider::LOST_ANSWER_TOKEN)).await;
+    lost.expect_err("answer lost");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(s.orders.expire_due().await.expect("expire").handled, 1);
+    s.settle().await;
+    assert_eq!(
+        s.payment_statuses(order.id).await,
+        [PaymentStatus::Pending],
+        "still to settle, not forgotten"
+    );
+
+    s.settle_payments().await;
+    s.settle().await;
+    assert_eq!(s.status(order.id).await, OrderStatus::Expired);
+    assert_eq!(
+        s.payment_statuses(order.id).await,
+        [PaymentStatus::Refunded],
+        "no money kept without an order"
+    );
+    assert_eq!(s.stock().await, 5);
+}
+
+#[tokio::test]
+async fn a_charge_the_provider_never_received_fails_and_the_order_stays_payable() {
+    let s = saga(Duration::from_secs(900)).await;
+    let order = s.orders.create(s.customer, s.request(1)).await.expect("order");
+    let outage = s.orders.pay(s.customer, order.id, token(payments::provider::OUTAGE_TOKEN)).await;
+    outage.expect_err("outage");
+    assert_eq!(s.settle_payments().await.handled, 1);
+    assert_eq!(s.payment_statuses(order.id).await, [PaymentStatus::Failed]);
+    s.settle().await;
+    assert_eq!(s.status(order.id).await, OrderStatus::PendingPayment);
+    let paid = s.orders.pay(s.customer, order.id, visa()).await.expect("paid with another card");
+    assert_eq!(paid.status, OrderStatus::Paid);
 }

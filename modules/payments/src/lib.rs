@@ -9,6 +9,7 @@ mod service;
 mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use diesel_migrations::embed_migrations;
 use kernel::db::ModuleMigrations;
@@ -28,6 +29,10 @@ pub static INFO: ModuleInfo = ModuleInfo {
     openapi: || <http::PaymentsDoc as utoipa::OpenApi>::openapi(),
 };
 
+/// A charge still pending after this lost its answer (a call gives up long
+/// before): the provider is asked what became of it.
+const SETTLE_PENDING_AFTER: chrono::Duration = chrono::Duration::seconds(60);
+
 /// The payments module's entry in the composition root's table.
 pub static ENTRY: ModuleEntry = ModuleEntry { info: &INFO, build };
 
@@ -38,5 +43,9 @@ fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
     let provider = Arc::new(provider::TestProvider::default());
     let service = Arc::new(PaymentsService::new(db.clone(), provider));
     wiring.provide::<dyn PaymentsApi>(service.clone());
-    Ok(Arc::new(ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)))
+    let module = ServiceModule::new(&INFO, service, db, http::public::routes, http::internal::routes)
+        .with_job("settle pending payments", Duration::from_secs(30), |s| {
+            Box::pin(async move { s.settle_pending_older_than(SETTLE_PENDING_AFTER).await })
+        });
+    Ok(Arc::new(module))
 }

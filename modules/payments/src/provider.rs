@@ -32,12 +32,16 @@ pub enum ProviderError {
 pub trait PaymentProvider: Send + Sync {
     async fn charge(&self, charge: ProviderCharge<'_>) -> Result<ChargeOutcome, ProviderError>;
     async fn refund(&self, reference: &str, idempotency_key: &str) -> Result<(), ProviderError>;
+    /// What became of the charge sent with `idempotency_key`, as real
+    /// providers let one ask: its outcome, or `None` if it was never made.
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, ProviderError>;
 }
 
 /// Test-mode tokens: `tok_visa` and `tok_mastercard` succeed,
 /// `tok_chargeDeclined` (and its `…InsufficientFunds` variant) are declined,
-/// `tok_providerOutage` simulates the provider being down; anything else is
-/// declined as an invalid token. Like a real provider, it remembers
+/// `tok_providerOutage` simulates the provider being down (no charge made),
+/// `tok_providerLostAnswer` a charge that succeeded while its answer was lost;
+/// anything else is declined as an invalid token. Like a real provider, it remembers
 /// idempotency keys: a repeated key returns the first outcome.
 #[derive(Default)]
 pub struct TestProvider {
@@ -45,6 +49,7 @@ pub struct TestProvider {
 }
 
 pub const OUTAGE_TOKEN: &str = "tok_providerOutage";
+pub const LOST_ANSWER_TOKEN: &str = "tok_providerLostAnswer";
 
 #[async_trait::async_trait]
 impl PaymentProvider for TestProvider {
@@ -54,7 +59,7 @@ impl PaymentProvider for TestProvider {
         }
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let outcome = seen.entry(charge.idempotency_key.to_owned()).or_insert_with(|| match charge.token {
-            "tok_visa" | "tok_mastercard" => {
+            "tok_visa" | "tok_mastercard" | LOST_ANSWER_TOKEN => {
                 ChargeOutcome::Succeeded { reference: reference("ch", charge.idempotency_key) }
             }
             "tok_chargeDeclined" => ChargeOutcome::Declined { reason: "card_declined".into() },
@@ -63,11 +68,18 @@ impl PaymentProvider for TestProvider {
             }
             _ => ChargeOutcome::Declined { reason: "invalid_token".into() },
         });
+        if charge.token == LOST_ANSWER_TOKEN {
+            return Err(ProviderError::Unavailable("simulated timeout after the charge was made".into()));
+        }
         Ok(outcome.clone())
     }
 
     async fn refund(&self, _reference: &str, _idempotency_key: &str) -> Result<(), ProviderError> {
         Ok(())
+    }
+
+    async fn lookup(&self, idempotency_key: &str) -> Result<Option<ChargeOutcome>, ProviderError> {
+        Ok(self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(idempotency_key).cloned())
     }
 }
 
@@ -96,5 +108,9 @@ mod tests {
             ChargeOutcome::Declined { .. }
         ));
         assert!(provider.charge(charge("k3", OUTAGE_TOKEN)).await.is_err());
+        assert_eq!(provider.lookup("k3").await.expect("lookup"), None, "an outage charges nothing");
+        assert!(provider.charge(charge("k4", LOST_ANSWER_TOKEN)).await.is_err());
+        let made = provider.lookup("k4").await.expect("lookup");
+        assert!(matches!(made, Some(ChargeOutcome::Succeeded { .. })), "{made:?}");
     }
 }

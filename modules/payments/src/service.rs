@@ -5,6 +5,7 @@ use std::sync::Arc;
 use kernel::auth::AuthUser;
 use kernel::db::{is_unique_violation, stored_id, Database};
 use kernel::error::FieldError;
+use kernel::module::JobOutcome;
 use kernel::pagination::{Page, PageParams};
 use payments_api::{ChargeRequest, PaymentDto, PaymentStatus, PaymentsApi, PaymentsError};
 use uuid::Uuid;
@@ -13,6 +14,11 @@ use crate::provider::{ChargeOutcome, PaymentProvider, ProviderCharge};
 use crate::store::{self, PaymentRow, Visible};
 
 type Result<T> = std::result::Result<T, PaymentsError>;
+
+/// Pending payments settled per run of the job.
+const SETTLE_BATCH: i64 = 100;
+/// The failure reason of a charge the provider never received.
+const NEVER_MADE: &str = "never_made";
 
 pub struct PaymentsService {
     db: Database,
@@ -26,6 +32,60 @@ impl PaymentsService {
 
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Settles the payments left pending for `age` (a charge whose answer was
+    /// lost): the provider says what became of each; one never made failed.
+    /// Background job.
+    pub async fn settle_pending_older_than(&self, age: chrono::Duration) -> Result<JobOutcome> {
+        let before = kernel::now() - age;
+        let pending = self.db.query(move |c| store::pending_before(c, before, SETTLE_BATCH)).await?;
+        let mut outcome = JobOutcome::default();
+        for row in pending {
+            let id = row.id.clone();
+            let settled = match self.provider.lookup(&row.idempotency_key).await {
+                Ok(found) => self.record(row, found).await.map(|row| {
+                    tracing::info!(payment_id = %row.id, status = %row.status, "settled a pending payment");
+                }),
+                Err(e) => Err(PaymentsError::Unavailable(e.to_string())),
+            };
+            outcome.count("settle pending payments", &id, settled);
+        }
+        Ok(outcome)
+    }
+
+    /// Stores a pending payment's outcome (`None`: the charge was never made,
+    /// so it failed) and returns the row as it stands: if a concurrent call
+    /// with the same key settled it first, its outcome stands.
+    async fn record(&self, row: PaymentRow, outcome: Option<ChargeOutcome>) -> Result<PaymentRow> {
+        let (status, reference, reason) = match outcome {
+            Some(ChargeOutcome::Succeeded { reference }) => (PaymentStatus::Succeeded, Some(reference), None),
+            Some(ChargeOutcome::Declined { reason }) => (PaymentStatus::Failed, None, Some(reason)),
+            None => (PaymentStatus::Failed, None, Some(NEVER_MADE.to_owned())),
+        };
+        let mut settled = row;
+        settled.status = status.as_str().into();
+        settled.provider_ref = reference;
+        settled.failure_reason = reason;
+        settled.updated_at = kernel::now();
+        let stored = self
+            .db
+            .query(move |c| {
+                let changed = store::settle(
+                    c,
+                    &settled.id,
+                    &settled.status,
+                    settled.provider_ref.as_deref(),
+                    settled.failure_reason.as_deref(),
+                    settled.updated_at,
+                )?;
+                match changed {
+                    1 => Ok(Some(settled)),
+                    _ => store::find(c, &settled.id),
+                }
+            })
+            .await?;
+        stored.ok_or(PaymentsError::NotFound)
     }
 
     /// The caller's payments (an admin's: everyone's), optionally of one order.
@@ -144,35 +204,7 @@ impl PaymentsApi for PaymentsService {
                 tracing::warn!(payment_id = %row.id, error = %e, "charge left pending");
                 PaymentsError::ProviderUnavailable
             })?;
-        let (status, reference, reason) = match outcome {
-            ChargeOutcome::Succeeded { reference } => (PaymentStatus::Succeeded, Some(reference), None),
-            ChargeOutcome::Declined { reason } => (PaymentStatus::Failed, None, Some(reason)),
-        };
-        let mut settled = row;
-        settled.status = status.as_str().into();
-        settled.provider_ref = reference;
-        settled.failure_reason = reason;
-        settled.updated_at = kernel::now();
-        let row = settled.clone();
-        let stored = self
-            .db
-            .query(move |c| {
-                let changed = store::settle(
-                    c,
-                    &row.id,
-                    &row.status,
-                    row.provider_ref.as_deref(),
-                    row.failure_reason.as_deref(),
-                    row.updated_at,
-                )?;
-                // Settled meanwhile by a concurrent call with the same key: its outcome stands.
-                match changed {
-                    1 => Ok(Some(row)),
-                    _ => store::find(c, &row.id),
-                }
-            })
-            .await?;
-        payment_dto(&stored.ok_or(PaymentsError::NotFound)?)
+        payment_dto(&self.record(row, Some(outcome)).await?)
     }
 
     async fn refund(&self, payment_id: Uuid) -> Result<PaymentDto> {

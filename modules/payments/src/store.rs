@@ -50,6 +50,20 @@ pub fn for_order(conn: &mut DbConnection, order_id: &str) -> QueryResult<Vec<Pay
         .load(conn)
 }
 
+/// Payments still pending that were last touched before `before`, oldest first.
+pub fn pending_before(
+    conn: &mut DbConnection,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<PaymentRow>> {
+    payments::table
+        .filter(payments::status.eq(PaymentStatus::Pending.as_str()).and(payments::updated_at.lt(before)))
+        .order((payments::updated_at.asc(), payments::id.asc()))
+        .limit(limit)
+        .select(PaymentRow::as_select())
+        .load(conn)
+}
+
 /// Settles a pending payment: 1 if this call settled it, 0 if it was not pending.
 pub fn settle(
     conn: &mut DbConnection,

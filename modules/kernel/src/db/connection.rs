@@ -36,6 +36,7 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectError> {
                     std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
                 }
             }
+            create_private(path).map_err(|e| fail(&e))?;
             let mut conn = diesel::sqlite::SqliteConnection::establish(path).map_err(|e| fail(&e))?;
             conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| fail(&e))?;
             Ok(DbConnection::Sqlite(conn))
@@ -51,6 +52,24 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, ConnectError> {
             "{other} needs the `{}` feature, which this binary was built without",
             other.backend()
         ))),
+    }
+}
+
+/// Creates a missing SQLite file readable by its owner only (0600): a module's
+/// database may hold password hashes or tokens. SQLite gives its `-wal` and
+/// `-shm` files the same mode. An existing file is left as it is.
+#[cfg(feature = "sqlite")]
+fn create_private(path: &str) -> std::io::Result<()> {
+    if path == ":memory:" || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
     }
 }
 

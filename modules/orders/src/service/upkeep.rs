@@ -120,9 +120,10 @@ impl OrdersService {
                 }
             }
         }
-        // A charge still pending at the provider keeps the flag while the order can be paid.
-        let still_open = status == OrderStatus::PendingPayment
-            && payments.iter().any(|p| p.status == PaymentStatus::Pending);
+        // A charge still pending keeps the flag, whatever the order's status:
+        // payments settles it with the provider, and if it succeeded for an
+        // order that expired or was cancelled meanwhile, the next run refunds it.
+        let still_open = payments.iter().any(|p| p.status == PaymentStatus::Pending);
         if !still_open {
             let key = id.to_string();
             self.db.query(move |c| store::set_payment_pending(c, &key, false, kernel::now())).await?;
