@@ -177,7 +177,10 @@ impl Application {
                 modules: composition.modules,
                 remotes: composition.remotes,
                 verifier: composition.verifier,
-                internal_token: InternalToken(settings.internal.token.clone()),
+                internal_token: InternalToken {
+                    current: settings.internal.token.clone(),
+                    previous: settings.internal.previous_token.clone(),
+                },
                 workers: settings.server.workers,
                 jobs,
             },

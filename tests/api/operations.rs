@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{assert_problem, body, spawn_app, INTERNAL_TOKEN};
+use crate::helpers::{assert_problem, body, spawn_app, spawn_app_with, INTERNAL_TOKEN};
 
 #[tokio::test]
 async fn health_endpoints_answer() {
@@ -195,4 +195,18 @@ fn every_contract_route_is_documented_with_its_errors() {
 fn the_openapi_document_is_stable() {
     let doc = kernel::server::openapi(&shop::app::hosted_info());
     insta::assert_json_snapshot!("openapi", doc, { ".info.version" => "[version]" });
+}
+
+#[tokio::test]
+async fn the_previous_internal_credential_is_accepted_while_it_is_rotated_out() {
+    let app = spawn_app_with(|s| s.internal.previous_token = Some("the-old-token".to_owned().into())).await;
+    let user = app.customer("rotating@example.com").await;
+    let path = app.url(&format!("/internal/v1/users/users/{}", user.id));
+    for token in [INTERNAL_TOKEN, "the-old-token"] {
+        let answer = app.client.get(&path).header("x-internal-token", token).send().await.expect("request");
+        assert_eq!(answer.status(), StatusCode::OK, "{token}");
+    }
+    let other =
+        app.client.get(&path).header("x-internal-token", "the-older-token").send().await.expect("request");
+    assert_problem(other, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }

@@ -137,3 +137,30 @@ async fn a_token_not_yet_valid_or_issued_in_the_future_is_rejected() {
     from_the_future["iat"] = json!(now + 3600 * 24 * 300);
     assert_rejected(&app, &sign(&pem, &kid(&user.access), &from_the_future)).await;
 }
+
+#[tokio::test]
+async fn tokens_signed_with_a_key_rotated_out_keep_verifying() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old_key = dir.path().join("old.pem");
+    std::fs::write(&old_key, auth::generate_pem().expect("key")).expect("write");
+    let old_path = old_key.display().to_string();
+    let app =
+        crate::helpers::spawn_app_with(|s| s.set("auth.previous_key_files", old_path).expect("set")).await;
+    let user = app.customer("rotated@example.com").await;
+    let jwks: Value = app.get("/api/v1/auth/jwks", None).await.json().await.expect("jwks");
+    let kids: Vec<&str> =
+        jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["kid"].as_str()).collect();
+    assert_eq!(kids.len(), 2, "the current key and the one rotated out: {jwks}");
+    let old_kid = kids.iter().find(|k| **k != kid(&user.access)).expect("old kid");
+    let pem = std::fs::read(&old_key).expect("old key");
+    let token = sign(&pem, old_kid, &claims(&user.id, "customer", 300));
+    assert_eq!(app.get("/api/v1/users/me", Some(&token)).await.status(), StatusCode::OK);
+    let fresh = body_access(&app).await;
+    assert_eq!(kid(&fresh), kid(&user.access), "new tokens are signed with the current key only");
+}
+
+async fn body_access(app: &TestApp) -> String {
+    let login: Value =
+        app.login("rotated@example.com", crate::helpers::PASSWORD).await.json().await.expect("login");
+    login["access_token"].as_str().expect("token").to_owned()
+}

@@ -17,7 +17,7 @@ pub struct SigningKeys {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("auth.signing_key_file: {0}")]
+#[error("{0}")]
 pub struct KeyError(String);
 
 impl SigningKeys {
@@ -32,28 +32,50 @@ impl SigningKeys {
                 tracing::info!(path = %path.display(), "generated a development signing key");
                 pem
             }
-            Err(e) => return Err(KeyError(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(KeyError(format!("auth.signing_key_file: cannot read {}: {e}", path.display())))
+            }
         };
-        Self::from_pem(&pem)
+        Self::from_pem(&pem).map_err(|e| KeyError(format!("auth.signing_key_file: {}", e.0)))
     }
 
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        let key = SigningKey::from_pkcs8_pem(pem)
-            .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 private key: {e}")))?;
-        let public = key.verifying_key().to_bytes();
-        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        let (kid, jwk) = public_jwk(pem)?;
         let encoding = EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| KeyError(e.to_string()))?;
-        let jwk: Jwk = serde_json::from_value(serde_json::json!({
-            "kty": "OKP",
-            "crv": "Ed25519",
-            "x": URL_SAFE_NO_PAD.encode(public),
-            "kid": kid,
-            "use": "sig",
-            "alg": "EdDSA",
-        }))
-        .map_err(|e| KeyError(e.to_string()))?;
         Ok(Self { kid, encoding, jwks: JwkSet { keys: vec![jwk] } })
     }
+
+    /// Publishes the public halves of the keys rotated out (never signs with
+    /// them), so the tokens they signed keep verifying until they expire.
+    pub fn with_previous(mut self, paths: &[String]) -> Result<Self, KeyError> {
+        for path in paths {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| KeyError(format!("auth.previous_key_files: cannot read {path}: {e}")))?;
+            let (kid, jwk) = public_jwk(&pem).map_err(|e| KeyError(format!("{path}: {}", e.0)))?;
+            if !self.jwks.keys.iter().any(|known| known.common.key_id.as_deref() == Some(kid.as_str())) {
+                self.jwks.keys.push(jwk);
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// The key id (derived from the public key) and the public JWK of a PKCS#8 PEM.
+fn public_jwk(pem: &str) -> Result<(String, Jwk), KeyError> {
+    let key = SigningKey::from_pkcs8_pem(pem)
+        .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 private key: {e}")))?;
+    let public = key.verifying_key().to_bytes();
+    let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+    let jwk: Jwk = serde_json::from_value(serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": URL_SAFE_NO_PAD.encode(public),
+        "kid": kid,
+        "use": "sig",
+        "alg": "EdDSA",
+    }))
+    .map_err(|e| KeyError(e.to_string()))?;
+    Ok((kid, jwk))
 }
 
 /// A fresh Ed25519 private key as PKCS#8 PEM.

@@ -59,8 +59,9 @@ fn build(wiring: &mut Wiring<'_>) -> Result<Arc<dyn Module>, WiringError> {
         )),
         _ => DEVELOPMENT_KEY_FILE.to_owned(),
     };
-    let keys =
-        keys::SigningKeys::load(Path::new(&key_file), !production).map_err(|e| WiringError(e.to_string()))?;
+    let keys = keys::SigningKeys::load(Path::new(&key_file), !production)
+        .and_then(|keys| keys.with_previous(&settings.previous_key_files))
+        .map_err(|e| WiringError(e.to_string()))?;
     let threads = settings.hashing_threads.unwrap_or_else(passwords::PasswordHasher::default_threads);
     let hasher = passwords::PasswordHasher::new(threads).map_err(|e| WiringError(e.to_string()))?;
     let throttles = limiter::Throttles::new(&settings);

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use kernel::config::duration;
+use kernel::config::{duration, string_list};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -17,6 +17,10 @@ pub struct AuthSettings {
     /// PEM private key that signs access tokens. Unset: generated under
     /// `data/` outside production; required in production.
     pub signing_key_file: Option<String>,
+    /// PEM keys rotated out: their public halves stay in the JWKS, so tokens
+    /// they signed keep verifying until they expire.
+    #[serde(deserialize_with = "string_list")]
+    pub previous_key_files: Vec<String>,
     /// Hashes that may run at once; unset: half the cores, at least one.
     pub hashing_threads: Option<usize>,
     pub max_failed_logins_per_account: u32,
@@ -40,6 +44,7 @@ impl Default for AuthSettings {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             signing_key_file: None,
+            previous_key_files: Vec::new(),
             hashing_threads: None,
             max_failed_logins_per_account: 5,
             max_failed_logins_per_client: 100,

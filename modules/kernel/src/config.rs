@@ -97,6 +97,8 @@ pub struct RemoteSettings {
 pub struct InternalSettings {
     /// Shared credential for `/internal/v1`; `SecretString` keeps it out of Debug output.
     pub token: Option<SecretString>,
+    /// The credential being rotated out: still accepted, never sent.
+    pub previous_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +119,22 @@ pub fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, 
     let text = String::deserialize(deserializer)?;
     humantime::parse_duration(&text)
         .map_err(|e| serde::de::Error::custom(format!("`{text}` is not a duration like 15m: {e}")))
+}
+
+/// A list of strings, given as a list (TOML) or as one comma-separated value
+/// (an environment variable), for `#[serde(deserialize_with)]`.
+pub fn string_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<String>),
+        One(String),
+    }
+    let items = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::Many(items) => items,
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items.into_iter().map(|item| item.trim().to_owned()).filter(|item| !item.is_empty()).collect())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! Guards `/internal/v1`: only callers presenting the shared `internal.token`
-//! get through. With no token configured, nothing gets through.
+//! (or, while it is rotated out, `internal.previous_token`) get through. With
+//! no token configured, nothing gets through.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -13,18 +14,24 @@ use crate::error::ApiError;
 /// The header that carries the service-to-service credential.
 pub const INTERNAL_TOKEN_HEADER: &str = "x-internal-token";
 
-/// The configured credential, registered as app data.
+/// The credentials accepted (the current one, and the one being rotated
+/// out), registered as app data.
 #[derive(Clone)]
-pub struct InternalToken(pub Option<SecretString>);
+pub struct InternalToken {
+    pub current: Option<SecretString>,
+    pub previous: Option<SecretString>,
+}
 
 impl InternalToken {
     fn accepts(&self, presented: &[u8]) -> bool {
-        match &self.0 {
+        let matches = |token: &Option<SecretString>| match token {
             Some(expected) if !expected.expose_secret().is_empty() => {
                 bool::from(expected.expose_secret().as_bytes().ct_eq(presented))
             }
             _ => false,
-        }
+        };
+        // Both compared, so the answer's timing does not say which one matched.
+        matches(&self.current) | matches(&self.previous)
     }
 }
 
