@@ -2,7 +2,10 @@
 # The split topology for real, on loopback: one binary per module (built with
 # only that module's feature and MySQL), each with its own MariaDB database,
 # behind the nginx gateway from config/gateway. Runs the checkout story
-# through the gateway, then a resilience check (payments down, then back).
+# through the gateway (a W3C trace and a request id followed across services),
+# then resilience checks: payments down (pay 503, orders stays ready), auth
+# down (reads go on, logins 503), and a disabled account's token refused by
+# every service within 30 s.
 #
 #   bash scripts/split-demo.sh       # needs MariaDB on 127.0.0.1:3306 (root, no password)
 #
@@ -69,10 +72,13 @@ echo "product $product, stock 5"
 step "a customer registers, orders 2 and pays with tok_visa"
 post /api/v1/auth/register '{"email":"ann@example.com","password":"ann password 1","name":"Ann"}' >/dev/null
 ann=$(post /api/v1/auth/login '{"email":"ann@example.com","password":"ann password 1"}' | json '["access_token"]')
+trace=4bf92f3577b34da6a3ce929d0e0e4736
 order=$(post /api/v1/orders "{\"items\":[{\"product_id\":\"$product\",\"quantity\":2}]}" \
-  -H "authorization: Bearer $ann" -H 'x-request-id: demo-order-1' | json '["id"]')
+  -H "authorization: Bearer $ann" -H 'x-request-id: demo-order-1' \
+  -H "traceparent: 00-$trace-00f067aa0ba902b7-01" | json '["id"]')
 echo "order $order"
 expect "request id demo-order-1 in the logs of" "$(grep -l demo-order-1 "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
+expect "trace $trace (from traceparent) in the logs of" "$(grep -l "$trace" "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
 paid=$(post "/api/v1/orders/$order/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $ann")
 payment=$(echo "$paid" | json '["payment_id"]')
 expect "order status after tok_visa" "$(echo "$paid" | json '["status"]')" paid
@@ -101,14 +107,36 @@ expect "cancel Ann's paid order (admin)" "$(post "/api/v1/orders/$order/cancel" 
 expect "Ann's payment" "$(curl -s "$GATEWAY/api/v1/payments/$payment" -H "authorization: Bearer $ann" | json '["status"]')" refunded
 expect "stock (5 less Bob's 1)" "$(curl -s "$GATEWAY/api/v1/catalog/products/$product" | json '["stock"]')" 4
 
+step "auth goes down: token checks go on with the cached keys, only logins fail"
+split_kill auth
+expect "catalog read while auth is down" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/api/v1/catalog/products/$product")" 200
+expect "catalog stays ready" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8083/health/ready")" 200
+expect "Ann reads her order (orders verifies with cached keys)" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/api/v1/orders/$order" -H "authorization: Bearer $ann")" 200
+expect "login while auth is down" "$(status /api/v1/auth/login '{"email":"ann@example.com","password":"ann password 1"}')" 503
+split_start auth
+expect "login after auth is back" "$(status /api/v1/auth/login '{"email":"ann@example.com","password":"ann password 1"}')" 200
+
+step "the admin disables Bob: his token stops working on every service within 30 s"
+bob_id=$(curl -s "$GATEWAY/api/v1/users/me" -H "authorization: Bearer $bob" | json '["id"]')
+expect "disable Bob" "$(curl -s -o /dev/null -w '%{http_code}' -X PATCH "$GATEWAY/api/v1/users/$bob_id" \
+  -H "authorization: Bearer $admin" -H 'content-type: application/json' -d '{"disabled":true}')" 200
+bob_orders=""
+for _ in $(seq 1 30); do
+  bob_orders=$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/api/v1/orders" -H "authorization: Bearer $bob")
+  [ "$bob_orders" = 401 ] && break
+  sleep 1
+done
+expect "Bob's token on orders" "$bob_orders" 401
+expect "Bob's token on users" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/api/v1/users/me" -H "authorization: Bearer $bob")" 401
+
 step "the gateway never routes /internal"
 expect "GET /internal/v1/users/users/x via the gateway" "$(curl -s -o /dev/null -w '%{http_code}' "$GATEWAY/internal/v1/users/users/x")" 404
 expect "the same on the users service, no credential" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8082/internal/v1/users/users/x")" 401
 
 step "each service's own database"
 declare -A tables=([auth]=credentials,refresh_tokens [users]=addresses,users
-  [catalog]=categories,products,reservation_lines,reservations [payments]=payments
-  [orders]=idempotency_keys,order_items,orders)
+  [catalog]=categories,product_counts,products,reservations [payments]=payments
+  [orders]=idempotency_keys,orders)
 for m in "${modules[@]}"; do
   expect "shop_demo_$m" "$(mysql -uroot -h127.0.0.1 -N -e "SELECT table_name FROM information_schema.tables WHERE table_schema='shop_demo_$m' AND table_name <> '__diesel_schema_migrations'" | LC_ALL=C sort | paste -sd,)" "${tables[$m]}"
 done

@@ -6,5 +6,6 @@ pub mod internal;
 pub mod observe;
 pub mod problems;
 pub mod remote;
+pub mod trace;
 
 pub use remote::{RemoteClient, RemoteError};

@@ -1,6 +1,6 @@
 //! Per-request observability: a request id (accepted from `X-Request-Id` or
-//! generated, echoed back), a tracing span carrying it, an access log line and
-//! the request metrics.
+//! generated, echoed back), the W3C trace it belongs to, a tracing span
+//! carrying both, an access log line and the request metrics.
 
 use std::time::Instant;
 
@@ -11,6 +11,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage};
 use tracing::Instrument as _;
 
+use super::trace::{TraceContext, TRACE};
 use crate::metrics::Metrics;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -43,11 +44,19 @@ pub async fn observe_requests(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = crate::metrics::method_label(req.method());
     let path = req.path().to_owned();
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %path);
+    let trace = TraceContext::from_headers(req.headers());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        trace_id = %trace.trace_id_hex(),
+        method = %req.method(),
+        path = %path
+    );
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();
 
-    let result = REQUEST_ID.scope(id.clone(), next.call(req)).instrument(span.clone()).await;
+    let result =
+        TRACE.scope(trace, REQUEST_ID.scope(id.clone(), next.call(req))).instrument(span.clone()).await;
 
     let elapsed = started.elapsed();
     let (status, route) = match &result {

@@ -10,6 +10,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::internal::INTERNAL_TOKEN_HEADER;
 use super::observe::{REQUEST_ID, REQUEST_ID_HEADER};
+use super::trace::{TRACE, TRACEPARENT, TRACESTATE};
 use crate::error::{ApiError, Problem};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +98,7 @@ impl RemoteClient {
     /// A public (non-internal) GET, for endpoints like the auth module's JWKS.
     pub async fn get_public<T: DeserializeOwned>(&self, path: &str) -> Result<T, RemoteError> {
         let url = format!("{}{path}", self.base);
-        let res = self.http.get(url).send().await.map_err(|e| self.unreachable(e))?;
+        let res = with_trace(self.http.get(url)).send().await.map_err(|e| self.unreachable(e))?;
         self.decode(res).await
     }
 
@@ -125,6 +126,7 @@ impl RemoteClient {
         if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
             request = request.header(REQUEST_ID_HEADER.as_str(), id);
         }
+        request = with_trace(request);
         if let Some(body) = body {
             request = request.json(body);
         }
@@ -165,5 +167,19 @@ impl RemoteClient {
 
     fn unreachable(&self, e: reqwest::Error) -> RemoteError {
         RemoteError::Unavailable(format!("{} at {} is unreachable: {e}", self.module, self.base))
+    }
+}
+
+/// Carries the request's trace on to the called module, with a new span id.
+fn with_trace(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    match TRACE.try_with(|trace| (trace.child_traceparent().0, trace.tracestate.clone())) {
+        Ok((traceparent, tracestate)) => {
+            let request = request.header(TRACEPARENT, traceparent);
+            match tracestate {
+                Some(state) => request.header(TRACESTATE, state),
+                None => request,
+            }
+        }
+        Err(_) => request,
     }
 }
