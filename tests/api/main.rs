@@ -39,6 +39,7 @@ mod operations;
 mod orders;
 #[cfg(all(feature = "auth", feature = "users", feature = "payments"))]
 mod payments;
+mod resilience;
 #[cfg(all(
     feature = "auth",
     feature = "users",

@@ -75,7 +75,9 @@ impl Metrics {
             counter.inc_by(db.statements().saturating_sub(counter.get()));
         }
         let mut out = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+        let mut families = self.registry.gather();
+        families.extend(crate::http::resilience::REMOTE_METRICS.registry.gather());
+        if let Err(e) = TextEncoder::new().encode(&families, &mut out) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         String::from_utf8_lossy(&out).into_owned()

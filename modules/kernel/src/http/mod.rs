@@ -6,6 +6,7 @@ pub mod internal;
 pub mod observe;
 pub mod problems;
 pub mod remote;
+pub mod resilience;
 pub mod trace;
 
 pub use remote::{RemoteClient, RemoteError};

@@ -1,8 +1,15 @@
 //! The base client every `Http<Domain>` builds on: the internal credential,
-//! the caller's request id, timeouts, and problem+json answers decoded back
-//! into errors.
+//! the caller's request id and trace, per-call timeouts, retries of fast
+//! failures, a circuit breaker per target (see `resilience`), the outgoing-call
+//! metrics, and problem+json answers decoded back into errors.
+//!
+//! Every internal endpoint is idempotent by contract (a retried reserve, charge
+//! or create returns the first result: docs/adding-a-module.md), so a call that
+//! failed before an answer may be sent again. Timeouts are never retried: the
+//! target is slow, and a retry would only double the wait.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -10,6 +17,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::internal::INTERNAL_TOKEN_HEADER;
 use super::observe::{REQUEST_ID, REQUEST_ID_HEADER};
+use super::resilience::{backoff, operation_label, Admission, Breaker, Outcome, RetryBudget, REMOTE_METRICS};
 use super::trace::{TRACE, TRACEPARENT, TRACESTATE};
 use crate::error::{ApiError, Problem};
 
@@ -34,12 +42,28 @@ impl From<RemoteError> for ApiError {
     }
 }
 
+/// A read waits this long for its answer.
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
+/// A write (a saga step) waits longer, still within what a client waits for
+/// checkout; an answer lost to it is recovered through the step's key.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(2500);
+/// Retries of one call, within the target's retry budget.
+const MAX_RETRIES: u32 = 2;
+
 #[derive(Clone)]
 pub struct RemoteClient {
     module: &'static str,
     base: String,
     token: Option<SecretString>,
     http: reqwest::Client,
+    health: Arc<TargetHealth>,
+}
+
+/// Shared by every clone of a client: what this process knows of the target.
+#[derive(Default)]
+struct TargetHealth {
+    breaker: Breaker,
+    budget: RetryBudget,
 }
 
 impl RemoteClient {
@@ -48,12 +72,13 @@ impl RemoteClient {
     /// public endpoints ([`Self::get_public`]) can be called.
     pub fn new(module: &'static str, base: &str, token: Option<SecretString>) -> Self {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(WRITE_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .expect("a client without TLS builds");
-        Self { module, base: base.trim_end_matches('/').to_owned(), token, http }
+        let health = Arc::default();
+        Self { module, base: base.trim_end_matches('/').to_owned(), token, http, health }
     }
 
     pub fn module(&self) -> &'static str {
@@ -98,7 +123,8 @@ impl RemoteClient {
     /// A public (non-internal) GET, for endpoints like the auth module's JWKS.
     pub async fn get_public<T: DeserializeOwned>(&self, path: &str) -> Result<T, RemoteError> {
         let url = format!("{}{path}", self.base);
-        let res = with_trace(self.http.get(url)).send().await.map_err(|e| self.unreachable(e))?;
+        let request = with_trace(self.http.get(url).timeout(READ_TIMEOUT));
+        let res = request.send().await.map_err(|e| self.unreachable(e))?;
         self.decode(res).await
     }
 
@@ -112,14 +138,61 @@ impl RemoteClient {
         self.decode(res).await
     }
 
+    /// One call as the caller sees it: refused at once while the target's
+    /// breaker is open, else sent, and sent again after a fast failure while
+    /// the retry budget allows; measured once, retries included.
     async fn send<B: Serialize>(
         &self,
         method: Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<reqwest::Response, RemoteError> {
+        let operation = operation_label(&method, path);
+        let started = Instant::now();
+        let admission = self.health.breaker.admit();
+        if admission == Admission::Open {
+            REMOTE_METRICS.observe(self.module, &operation, Outcome::BreakerOpen, 0.0);
+            return Err(RemoteError::Unavailable(format!(
+                "{} keeps failing: calls to it are refused for a few seconds (circuit breaker open)",
+                self.module
+            )));
+        }
+        let timeout = if method == Method::GET { READ_TIMEOUT } else { WRITE_TIMEOUT };
+        let mut retries = 0;
+        let (result, outcome) = loop {
+            let (result, outcome) = self.attempt(&method, path, body, timeout).await;
+            let fast_failure = matches!(outcome, Outcome::Unavailable | Outcome::ServerError);
+            if fast_failure
+                && retries < MAX_RETRIES
+                && admission == Admission::Closed
+                && self.health.budget.spend()
+            {
+                retries += 1;
+                tokio::time::sleep(backoff(retries)).await;
+                continue;
+            }
+            break (result, outcome);
+        };
+        if outcome == Outcome::Ok {
+            self.health.budget.earn();
+        }
+        if self.health.breaker.record(&admission, !outcome.is_failure()) {
+            tracing::warn!(target_module = self.module, "calls keep failing: circuit breaker opened");
+        }
+        REMOTE_METRICS.set_breaker(self.module, self.health.breaker.is_open());
+        REMOTE_METRICS.observe(self.module, &operation, outcome, started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn attempt<B: Serialize>(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> (Result<reqwest::Response, RemoteError>, Outcome) {
         let url = format!("{}/internal/v1/{}{path}", self.base, self.module);
-        let mut request = self.http.request(method, url);
+        let mut request = self.http.request(method.clone(), url).timeout(timeout);
         if let Some(token) = &self.token {
             request = request.header(INTERNAL_TOKEN_HEADER, token.expose_secret());
         }
@@ -130,11 +203,18 @@ impl RemoteClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let res = request.send().await.map_err(|e| self.unreachable(e))?;
-        if res.status().is_success() {
-            Ok(res)
-        } else {
-            Err(self.problem(res).await)
+        match request.send().await {
+            Err(e) if e.is_timeout() => (
+                Err(RemoteError::Unavailable(format!("{} did not answer within {timeout:?}", self.module))),
+                Outcome::Timeout,
+            ),
+            Err(e) => (Err(self.unreachable(e)), Outcome::Unavailable),
+            Ok(res) if res.status().is_success() => (Ok(res), Outcome::Ok),
+            Ok(res) => {
+                let outcome =
+                    if res.status().is_server_error() { Outcome::ServerError } else { Outcome::ClientError };
+                (Err(self.problem(res).await), outcome)
+            }
         }
     }
 

@@ -125,16 +125,20 @@ impl OrdersService {
         }
 
         let (key, at) = (order.id.clone(), kernel::now());
-        let placed: Result<usize> =
-            self.db.query(move |c| store::placed(c, &key, at)).await.map_err(ApiError::from);
-        if placed.as_ref().ok() != Some(&1) {
-            // Not recorded (the database failed, or the reconciler gave up on a slow request):
-            // nobody will pay for this stock.
-            self.release_quietly(order_id).await;
-            self.forget_placing(order_id).await;
-            return Err(placed.err().unwrap_or_else(|| {
-                ApiError::unavailable("placing the order took too long; nothing was reserved")
-            }));
+        match self.db.query(move |c| store::placed(c, &key, at)).await {
+            Ok(1) => {}
+            Ok(_) => {
+                // The reconciler gave up on this slow request and removed the
+                // order: nobody will pay for this stock.
+                self.release_quietly(order_id).await;
+                return Err(ApiError::unavailable("placing the order took too long; nothing was reserved"));
+            }
+            Err(e) => {
+                // Unknown whether the order became payable (the answer may be
+                // lost): the reconciler undoes it only if it is still placing.
+                tracing::warn!(%order_id, error = %e, "placing order left for the reconciler");
+                return Err(e.into());
+            }
         }
         tracing::info!(%order_id, total_cents = total, "order placed");
         order.status = OrderStatus::PendingPayment.as_str().into();

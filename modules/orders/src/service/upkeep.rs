@@ -74,11 +74,17 @@ impl OrdersService {
         Ok(outcome)
     }
 
+    /// The order is removed first: once it is gone, its request can no longer
+    /// make it payable, so the stock can be released. An order that became
+    /// payable meanwhile is left alone, with its stock.
     async fn undo_placing(&self, id: &str) -> Result<()> {
         let id = stored_id(id)?;
-        self.catalog.release(id).await?;
         let key = id.to_string();
-        self.db.query(move |c| store::forget_placing(c, &key)).await?;
+        if self.db.query(move |c| store::forget_placing(c, &key)).await? == 0 {
+            return Ok(());
+        }
+        // If this fails, the catalog's own expiry frees the stock.
+        self.catalog.release(id).await?;
         tracing::info!(order_id = %id, "undid an order whose placing never finished");
         Ok(())
     }

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
+use orders_api::OrderStatus;
 use serde::{Deserialize, Serialize};
 
 use super::QueryResult;
@@ -112,7 +113,7 @@ pub fn placed(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResu
     execute(
         conn,
         diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq(PLACING))))
-            .set((orders::status.eq("pending_payment"), orders::updated_at.eq(at))),
+            .set((orders::status.eq(OrderStatus::PendingPayment.as_str()), orders::updated_at.eq(at))),
     )
 }
 
