@@ -3,7 +3,8 @@
 # only that module's feature and MySQL), each with its own MariaDB database,
 # behind the nginx gateway from config/gateway. Runs the checkout story
 # through the gateway (a W3C trace and a request id followed across services),
-# then resilience checks: payments down (pay 503, orders stays ready), auth
+# then resilience checks: payments down (pay 503, orders stays ready), payments
+# hung (pay 503 within 3 s, paid exactly once after it resumes), auth
 # down (reads go on, logins 503), and a disabled account's token refused by
 # every service within 30 s.
 #
@@ -77,6 +78,7 @@ order=$(post /api/v1/orders "{\"items\":[{\"product_id\":\"$product\",\"quantity
   -H "authorization: Bearer $ann" -H 'x-request-id: demo-order-1' \
   -H "traceparent: 00-$trace-00f067aa0ba902b7-01" | json '["id"]')
 echo "order $order"
+sleep 0.5 # the services write their logs out every 100 ms
 expect "request id demo-order-1 in the logs of" "$(grep -l demo-order-1 "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
 expect "trace $trace (from traceparent) in the logs of" "$(grep -l "$trace" "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
 paid=$(post "/api/v1/orders/$order/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $ann")
@@ -106,6 +108,21 @@ step "the admin cancels Ann's paid order: refunded, stock back"
 expect "cancel Ann's paid order (admin)" "$(post "/api/v1/orders/$order/cancel" '{}' -H "authorization: Bearer $admin" | json '["status"]')" refunded
 expect "Ann's payment" "$(curl -s "$GATEWAY/api/v1/payments/$payment" -H "authorization: Bearer $ann" | json '["status"]')" refunded
 expect "stock (5 less Bob's 1)" "$(curl -s "$GATEWAY/api/v1/catalog/products/$product" | json '["stock"]')" 4
+
+step "payments hangs (SIGSTOP): pay gives up within 3 s, orders stays ready, the order is paid once after SIGCONT"
+order3=$(post /api/v1/orders "{\"items\":[{\"product_id\":\"$product\",\"quantity\":1}]}" -H "authorization: Bearer $ann" | json '["id"]')
+kill -STOP "${split_pid[payments]}"
+t0=$(date +%s.%N)
+hung=$(status "/api/v1/orders/$order3/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $ann")
+waited=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')")
+expect "pay while payments is hung" "$hung" 503
+expect "answered within 3 s (took ${waited}s)" "$(python3 -c "print('yes' if $waited < 3 else 'no')")" yes
+expect "orders stays ready" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:8085/health/ready")" 200
+expect "orders reports payments down" "$(curl -s "http://127.0.0.1:8085/health/ready" | json '["dependencies"]["payments"]')" down
+expect "Ann reads the order" "$(curl -s "$GATEWAY/api/v1/orders/$order3" -H "authorization: Bearer $ann" | json '["status"]')" pending_payment
+kill -CONT "${split_pid[payments]}"
+expect "pay again after SIGCONT" "$(status "/api/v1/orders/$order3/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $ann")" 200
+expect "payments of that order (exactly one, succeeded)" "$(curl -s "$GATEWAY/api/v1/payments?order_id=$order3" -H "authorization: Bearer $ann" | python3 -c 'import json,sys; print(" ".join(sorted(p["status"] for p in json.load(sys.stdin)["items"])))')" succeeded
 
 step "auth goes down: token checks go on with the cached keys, only logins fail"
 split_kill auth
