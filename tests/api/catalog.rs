@@ -393,7 +393,7 @@ async fn bad_reservations_are_rejected_before_touching_stock() {
     let admin = app.admin("badres-admin@example.com").await;
     let a = create_product(&app, &admin, "BR", 100, 5).await;
     for api in [in_process(&app), over_http(&app)] {
-        for lines in [vec![], vec![line(&a, 0)], vec![line(&a, -3)]] {
+        for lines in [vec![], vec![line(&a, 0)], vec![line(&a, -3)], vec![line(&a, 6000), line(&a, 6000)]] {
             let result = api.reserve(reserve(Uuid::now_v7(), lines)).await;
             match result {
                 Err(CatalogError::Invalid(errors)) => assert!(!errors.is_empty()),

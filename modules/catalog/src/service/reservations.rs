@@ -42,6 +42,12 @@ fn normalise(lines: &[ReservationLine]) -> Result<Vec<ReservationLine>> {
         }
         *merged.entry(line.product_id).or_default() += line.quantity;
     }
+    if merged.values().any(|&units| units > MAX_UNITS_PER_PRODUCT) {
+        errors.push(FieldError {
+            field: "lines".into(),
+            message: format!("at most {MAX_UNITS_PER_PRODUCT} units of one product"),
+        });
+    }
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
