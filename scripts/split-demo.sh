@@ -2,7 +2,8 @@
 # The split topology for real, on loopback: one binary per module (built with
 # only that module's feature and MySQL), each with its own MariaDB database,
 # behind the nginx gateway from config/gateway. Runs the checkout story
-# through the gateway (a W3C trace and a request id followed across services),
+# through the gateway (a W3C trace and a request id followed across services,
+# in the logs and in the spans exported to a stand-in OTLP collector),
 # then resilience checks: payments down (pay 503, orders stays ready), payments
 # hung (pay 503 within 3 s, paid exactly once after it resumes), auth
 # down (reads go on, logins 503), and a disabled account's token refused by
@@ -26,7 +27,12 @@ work=$(mktemp -d)
 # shellcheck source=scripts/lib/split.sh
 source "$root/scripts/lib/split.sh"
 modules=("${split_modules[@]}")
-cleanup() { split_stop; rm -rf "$work"; }
+otlp_pid=''
+cleanup() {
+  [ -z "$otlp_pid" ] || kill "$otlp_pid" 2>/dev/null || true
+  split_stop
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
@@ -49,6 +55,11 @@ for m in "${modules[@]}"; do
 done
 
 split_env "$MYSQL" shop_demo
+# A stand-in collector: every service exports its trace spans to it.
+: >"$work/spans.jsonl"
+python3 "$root/scripts/lib/otlp_receiver.py" 4318 "$work/spans.jsonl" &
+otlp_pid=$!
+export SHOP__TELEMETRY__OTLP_ENDPOINT=http://127.0.0.1:4318
 
 step "migrate each service's own database (production does not auto-migrate)"
 split_migrate
@@ -81,6 +92,9 @@ echo "order $order"
 sleep 0.5 # the services write their logs out every 100 ms
 expect "request id demo-order-1 in the logs of" "$(grep -l demo-order-1 "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
 expect "trace $trace (from traceparent) in the logs of" "$(grep -l "$trace" "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
+sleep 1.5 # spans are exported every second
+expect "spans of trace $trace exported by" "$(python3 "$root/scripts/lib/otlp_receiver.py" --trace "$trace" "$work/spans.jsonl")" \
+  "shop-catalog: server shop-orders: client+server"
 paid=$(post "/api/v1/orders/$order/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $ann")
 payment=$(echo "$paid" | json '["payment_id"]')
 expect "order status after tok_visa" "$(echo "$paid" | json '["status"]')" paid

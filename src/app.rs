@@ -151,6 +151,15 @@ async fn open_database(info: &'static ModuleInfo, settings: &Settings) -> anyhow
     .await?
 }
 
+/// `shop` for the monolith, else `shop-` and the hosted modules (`shop-orders`).
+fn service_name(composition: &Composition) -> String {
+    if composition.modules.len() == CONTRACTS.len() {
+        return "shop".into();
+    }
+    let names: Vec<_> = composition.modules.iter().map(|m| m.info().name).collect();
+    format!("shop-{}", names.join("+"))
+}
+
 /// A server bound to its port, ready to run.
 pub struct Application {
     server: RunningServer,
@@ -166,6 +175,9 @@ impl Application {
     /// [`Self::build`], choosing whether background jobs run on their timers.
     pub async fn build_with(settings: &Settings, jobs: JobSchedule) -> anyhow::Result<Self> {
         let composition = compose(settings).await?;
+        if let Some(endpoint) = &settings.telemetry.otlp_endpoint {
+            kernel::telemetry::spans::start(endpoint, service_name(&composition));
+        }
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         let names: Vec<_> = composition.modules.iter().map(|m| m.info().name).collect();

@@ -35,6 +35,8 @@ pub struct Settings {
     #[serde(default)]
     pub internal: InternalSettings,
     pub log: LogSettings,
+    #[serde(default)]
+    pub telemetry: TelemetrySettings,
     /// Which `SHOP_ENV` the settings were loaded for; not a configuration key.
     #[serde(skip, default = "default_environment")]
     pub environment: Environment,
@@ -99,6 +101,13 @@ pub struct InternalSettings {
     pub token: Option<SecretString>,
     /// The credential being rotated out: still accepted, never sent.
     pub previous_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct TelemetrySettings {
+    /// OTLP/HTTP collector that receives the trace spans (e.g.
+    /// `http://otel-collector:4318`); unset, nothing is exported.
+    pub otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,6 +13,7 @@ use tracing::Instrument as _;
 
 use super::trace::{TraceContext, TRACE};
 use crate::metrics::Metrics;
+use crate::telemetry::spans::{self, FinishedSpan, SpanKind};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -54,6 +55,8 @@ pub async fn observe_requests(
     );
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
+    let ids = (trace.trace_id, trace.span_id, trace.parent_id);
 
     let result =
         TRACE.scope(trace, REQUEST_ID.scope(id.clone(), next.call(req))).instrument(span.clone()).await;
@@ -73,6 +76,25 @@ pub async fn observe_requests(
     });
     if let Some(metrics) = metrics {
         metrics.observe_request(method, &route, status.as_u16(), elapsed.as_secs_f64());
+    }
+    if spans::enabled() {
+        let (trace_id, span_id, parent_id) = ids;
+        spans::record(FinishedSpan {
+            trace_id,
+            span_id,
+            parent_id,
+            name: format!("{method} {route}"),
+            kind: SpanKind::Server,
+            start: started_at,
+            end: started_at + elapsed,
+            attributes: vec![
+                ("http.request.method", method.to_owned()),
+                ("http.route", route.to_string()),
+                ("http.response.status_code", status.as_u16().to_string()),
+                ("shop.request_id", id.clone()),
+            ],
+            error: status.is_server_error(),
+        });
     }
     let mut res = result?;
     super::headers::add_security_headers(&path, res.headers_mut());

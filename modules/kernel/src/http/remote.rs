@@ -20,6 +20,7 @@ use super::observe::{REQUEST_ID, REQUEST_ID_HEADER};
 use super::resilience::{backoff, operation_label, Admission, Breaker, Outcome, RetryBudget, REMOTE_METRICS};
 use super::trace::{TRACE, TRACEPARENT, TRACESTATE};
 use crate::error::{ApiError, Problem};
+use crate::telemetry::spans::{self, FinishedSpan, SpanKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -158,9 +159,14 @@ impl RemoteClient {
             )));
         }
         let timeout = if method == Method::GET { READ_TIMEOUT } else { WRITE_TIMEOUT };
+        // One client span per call, retries included: its id goes out in `traceparent`.
+        let trace = TRACE.try_with(|trace| (trace.clone(), trace.child_traceparent())).ok();
+        let started_at = std::time::SystemTime::now();
         let mut retries = 0;
         let (result, outcome) = loop {
-            let (result, outcome) = self.attempt(&method, path, body, timeout).await;
+            let traceparent =
+                trace.as_ref().map(|(cx, (header, _))| (header.as_str(), cx.tracestate.as_deref()));
+            let (result, outcome) = self.attempt(&method, path, body, timeout, traceparent).await;
             let fast_failure = matches!(outcome, Outcome::Unavailable | Outcome::ServerError);
             if fast_failure
                 && retries < MAX_RETRIES
@@ -181,6 +187,23 @@ impl RemoteClient {
         }
         REMOTE_METRICS.set_breaker(self.module, self.health.breaker.is_open());
         REMOTE_METRICS.observe(self.module, &operation, outcome, started.elapsed().as_secs_f64());
+        if let (true, Some((cx, (_, span_id)))) = (spans::enabled(), trace) {
+            spans::record(FinishedSpan {
+                trace_id: cx.trace_id,
+                span_id,
+                parent_id: Some(cx.span_id),
+                name: operation.clone(),
+                kind: SpanKind::Client,
+                start: started_at,
+                end: started_at + started.elapsed(),
+                attributes: vec![
+                    ("peer.service", self.module.to_owned()),
+                    ("shop.outcome", format!("{outcome:?}")),
+                    ("shop.retries", retries.to_string()),
+                ],
+                error: outcome.is_failure(),
+            });
+        }
         result
     }
 
@@ -190,6 +213,7 @@ impl RemoteClient {
         path: &str,
         body: Option<&B>,
         timeout: Duration,
+        trace: Option<(&str, Option<&str>)>,
     ) -> (Result<reqwest::Response, RemoteError>, Outcome) {
         let url = format!("{}/internal/v1/{}{path}", self.base, self.module);
         let mut request = self.http.request(method.clone(), url).timeout(timeout);
@@ -199,7 +223,12 @@ impl RemoteClient {
         if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
             request = request.header(REQUEST_ID_HEADER.as_str(), id);
         }
-        request = with_trace(request);
+        if let Some((traceparent, tracestate)) = trace {
+            request = request.header(TRACEPARENT, traceparent);
+            if let Some(state) = tracestate {
+                request = request.header(TRACESTATE, state);
+            }
+        }
         if let Some(body) = body {
             request = request.json(body);
         }

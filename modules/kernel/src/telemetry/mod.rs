@@ -3,6 +3,7 @@
 //! standard error through a buffer so that no request waits on a write.
 
 mod buffered;
+pub mod spans;
 
 use std::io::IsTerminal as _;
 
