@@ -10,18 +10,25 @@ import os
 import pathlib
 import re
 import subprocess
+import urllib.parse
 
 import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
-LAYOUTS = ["monolith", "monolith/migrate", "split", "split/migrate"]
+LAYOUTS = ["monolith", "monolith/migrate", "split", "split/migrate", "examples/split-with-mesh"]
 # Who calls whom in the split (docs/request-flow.md): every module but auth
 # verifies tokens with auth's JWKS; auth calls users; orders runs its saga.
 CALLS = {"auth": {"users"}, "users": {"auth"}, "catalog": {"auth"}, "payments": {"auth"},
          "orders": {"auth", "catalog", "payments", "users"}}
 PORT = 8080
+PROMETHEUS = K8S / "monitoring/prometheus"
+MONITORING_MD = ROOT / "docs/monitoring.md"
+# Where runbook_url points: docs/monitoring.md on the repository (alerts.yml).
+RUNBOOKS = "https://github.com/shop/shop/blob/main/docs/monitoring.md"
+# Linkerd's proxies take meshed connections on this port (k8s/split/components/linkerd-mesh).
+LINKERD_INBOUND = 4143
 
 
 def render(layout):
@@ -182,3 +189,132 @@ def test_prometheus_scrapes_the_pods_metrics_port():
     texts.append(json.dumps(json.loads((K8S / "monitoring/grafana/shop-dashboard.json").read_text())))
     used = {j for t in texts for j in re.findall(r'job=\\*"([^"\\]+)', t)}
     assert used and used <= jobs.keys(), used - jobs.keys()
+
+
+def alerts():
+    groups = yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"]
+    return [r for g in groups for r in g["rules"] if "alert" in r]
+
+
+def github_anchors(markdown):
+    """The anchors GitHub gives the headings of a Markdown file: lower case, spaces
+    to hyphens, punctuation other than hyphens and underscores dropped, -1, -2 ...
+    for repeats. Fenced code is not headings."""
+    anchors, seen = set(), {}
+    text = re.sub(r"^```.*?^```", "", markdown, flags=re.S | re.M)
+    for heading in re.findall(r"^#{1,6}\s+(.+?)\s*#*$", text, flags=re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.replace("`", "").strip().lower()).replace(" ", "-")
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        anchors.add(slug if n == 0 else f"{slug}-{n}")
+    return anchors
+
+
+def test_every_alert_has_a_runbook_in_monitoring_md():
+    anchors = github_anchors(MONITORING_MD.read_text())
+    for rule in alerts():
+        url = rule["annotations"].get("runbook_url", "")
+        base, _, anchor = url.partition("#")
+        assert base == RUNBOOKS, (rule["alert"], url)
+        # One section per alert, named after it.
+        assert anchor == rule["alert"].lower(), (rule["alert"], url)
+        assert anchor in anchors, f"{rule['alert']}: no heading for #{anchor} in docs/monitoring.md"
+
+
+def test_every_alert_is_shown_firing_by_the_promtool_tests():
+    tests = yaml.safe_load((PROMETHEUS / "tests.yml").read_text())["tests"]
+    fired = {t["alertname"] for g in tests for t in g.get("alert_rule_test", []) if t["exp_alerts"]}
+    assert {r["alert"] for r in alerts()} <= fired, {r["alert"] for r in alerts()} - fired
+
+
+def test_the_dashboard_follows_its_conventions():
+    dashboard = json.loads((K8S / "monitoring/grafana/shop-dashboard.json").read_text())
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels), "panel ids are unique"
+    cells = set()
+    for p in panels:
+        where = f"panel {p['id']} {p['title']}"
+        if p["type"] != "row":
+            # Every query goes to the datasource chosen in the variable.
+            assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, where
+            assert p["targets"] and all(t["datasource"] == p["datasource"] for t in p["targets"]), where
+        g = p["gridPos"]
+        assert g["x"] + g["w"] <= 24, where
+        mine = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
+        assert not mine & cells, f"{where} overlaps another panel"
+        cells |= mine
+
+
+def test_the_mesh_overlay_only_adds_the_mesh(split):
+    mesh = render("examples/split-with-mesh")
+    for d in of_kind(mesh, "Deployment"):
+        annotations = d["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["linkerd.io/inject"] == "enabled", d["metadata"]["name"]
+    # Meshed calls between the services arrive on the proxy's inbound port: some
+    # NetworkPolicy must admit the shop pods there, or every call is refused.
+    assert any(f.get("podSelector", {}).get("matchLabels") == {"app.kubernetes.io/part-of": "shop"}
+               and "namespaceSelector" not in f
+               and {"protocol": "TCP", "port": LINKERD_INBOUND} in rule["ports"]
+               for policy in of_kind(mesh, "NetworkPolicy")
+               if selects(policy["spec"]["podSelector"]["matchLabels"], mesh)
+               for rule in policy["spec"]["ingress"] for f in rule["from"])
+
+    # Without the mesh's annotations and its NetworkPolicy, it is the split.
+    def without_mesh(docs):
+        out = []
+        for d in docs:
+            if d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "shop-linkerd":
+                continue
+            if d["kind"] == "Deployment":
+                d = json.loads(json.dumps(d))
+                annotations = d["spec"]["template"]["metadata"]["annotations"]
+                for key in [k for k in annotations if "linkerd.io" in k]:
+                    del annotations[key]
+            out.append(d)
+        return sorted(out, key=lambda d: (d["kind"], d["metadata"]["name"]))
+    assert without_mesh(mesh) == without_mesh(split)
+
+
+def test_the_split_exports_spans_to_the_collector(split):
+    monitoring = render("monitoring")
+    endpoint = named(split, "ConfigMap")["shop-config"]["data"]["SHOP__TELEMETRY__OTLP_ENDPOINT"]
+    url = urllib.parse.urlsplit(endpoint)
+    service_name, namespace, svc = url.hostname.split(".")
+    assert (url.scheme, svc, url.path) == ("http", "svc", ""), endpoint
+    assert namespace == yaml.safe_load((K8S / "monitoring/kustomization.yaml").read_text())["namespace"]
+    service = named(monitoring, "Service")[service_name]
+    assert service["metadata"]["namespace"] == namespace
+    port = next(p for p in service["spec"]["ports"] if p["port"] == url.port)
+    # shop speaks OTLP/HTTP: the port is the collector's OTLP HTTP receiver.
+    collector = named(monitoring, "Deployment")[service_name]
+    container = collector["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    config_name = next(v["configMap"]["name"] for v in collector["spec"]["template"]["spec"]["volumes"]
+                       if "configMap" in v)
+    config = yaml.safe_load(named(monitoring, "ConfigMap")[config_name]["data"]["config.yaml"])
+    http = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    assert http.rpartition(":")[2] == str(ports[port["targetPort"]]) == str(url.port), (http, port)
+    assert selects(service["spec"]["selector"], [collector])
+    # The collector's NetworkPolicy admits shop's pods, from the namespace k8s/base deploys to, on that port.
+    shop_namespace = yaml.safe_load((K8S / "base/kustomization.yaml").read_text())["namespace"]
+    policies = [p for p in of_kind(monitoring, "NetworkPolicy")
+                if p["spec"]["podSelector"]["matchLabels"].items() <= collector["spec"]["template"]["metadata"]["labels"].items()]
+    assert any(f.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": shop_namespace}
+               and {"protocol": "TCP", "port": url.port} in rule["ports"]
+               for p in policies for rule in p["spec"]["ingress"] for f in rule["from"]), policies
+    # Every exporter of the traces pipeline reaches a Service of this namespace on a port it has,
+    # and that Service's pods admit the collector on it.
+    for name in config["service"]["pipelines"]["traces"]["exporters"]:
+        host, _, target_port = config["exporters"][name]["endpoint"].rpartition(":")
+        backend = named(monitoring, "Service")[host]
+        assert int(target_port) in [p["port"] for p in backend["spec"]["ports"]], name
+        backend_pods = [d for d in of_kind(monitoring, "Deployment") if selects(backend["spec"]["selector"], [d])]
+        assert backend_pods, host
+        labels = backend_pods[0]["spec"]["template"]["metadata"]["labels"]
+        assert any(f.get("podSelector", {}).get("matchLabels", {}).items()
+                   <= collector["spec"]["template"]["metadata"]["labels"].items()
+                   and "namespaceSelector" not in f
+                   and {"protocol": "TCP", "port": int(target_port)} in rule["ports"]
+                   for p in of_kind(monitoring, "NetworkPolicy")
+                   if p["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+                   for rule in p["spec"]["ingress"] for f in rule["from"]), host
