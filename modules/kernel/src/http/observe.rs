@@ -49,13 +49,14 @@ pub async fn observe_requests(
     let span = tracing::info_span!(
         "request",
         request_id = %id,
-        trace_id = %trace.trace_id_hex(),
+        trace_id = %trace.trace_id_display(),
         method = %req.method(),
         path = %path
     );
     req.extensions_mut().insert(RequestId(id.clone()));
     let started = Instant::now();
-    let started_at = std::time::SystemTime::now();
+    // Wall-clock start, for an exported span only.
+    let started_at = spans::enabled().then(std::time::SystemTime::now);
     let ids = (trace.trace_id, trace.span_id, trace.parent_id);
 
     let result =
@@ -77,7 +78,7 @@ pub async fn observe_requests(
     if let Some(metrics) = metrics {
         metrics.observe_request(method, &route, status.as_u16(), elapsed.as_secs_f64());
     }
-    if spans::enabled() {
+    if let Some(started_at) = started_at {
         let (trace_id, span_id, parent_id) = ids;
         spans::record(FinishedSpan {
             trace_id,

@@ -51,6 +51,23 @@ impl TraceContext {
         crate::hex(&self.trace_id)
     }
 
+    /// The trace id as lower-case hex, written without allocating (for log fields).
+    pub fn trace_id_display(&self) -> impl std::fmt::Display + '_ {
+        struct Hex<'a>(&'a [u8]);
+        impl std::fmt::Display for Hex<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                const DIGITS: &[u8; 16] = b"0123456789abcdef";
+                let mut out = [0u8; 32];
+                for (i, byte) in self.0.iter().take(16).enumerate() {
+                    out[2 * i] = DIGITS[usize::from(byte >> 4)];
+                    out[2 * i + 1] = DIGITS[usize::from(byte & 0xf)];
+                }
+                f.write_str(std::str::from_utf8(&out[..2 * self.0.len().min(16)]).unwrap_or_default())
+            }
+        }
+        Hex(&self.trace_id)
+    }
+
     /// The `traceparent` of an outgoing call: this trace, a new span id (the
     /// client span, returned too), and the sampling decision.
     pub fn child_traceparent(&self) -> (String, [u8; 8]) {
@@ -90,17 +107,44 @@ fn from_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
+/// A random, non-zero id. Trace and span ids must be unpredictable enough not
+/// to collide, not secret: a per-thread generator seeded once from the OS
+/// keeps two system calls off every request.
 fn random_id<const N: usize>() -> [u8; N] {
+    thread_local! {
+        static STATE: std::cell::Cell<u64> = std::cell::Cell::new(seed());
+    }
     let mut id = [0u8; N];
-    // The OS generator does not fail on supported platforms; a zero id would
-    // be invalid, so fall back to time-derived bytes rather than panic.
-    if getrandom::fill(&mut id).is_err() || id.iter().all(|b| *b == 0) {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        for (i, byte) in id.iter_mut().enumerate() {
-            *byte = (nanos.as_nanos() >> (8 * (i % 16))) as u8 | 1;
+    STATE.with(|state| {
+        for chunk in id.chunks_mut(8) {
+            let next = splitmix64(state.get());
+            state.set(next.0);
+            chunk.copy_from_slice(&next.1.to_le_bytes()[..chunk.len()]);
         }
+    });
+    if id.iter().all(|b| *b == 0) {
+        id[N - 1] = 1;
     }
     id
+}
+
+/// The generator's seed: the OS's randomness, or the clock if it fails.
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_ok() {
+        return u64::from_le_bytes(bytes);
+    }
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    nanos.as_nanos() as u64 ^ u64::from(std::process::id())
+}
+
+/// SplitMix64: (next state, output).
+fn splitmix64(state: u64) -> (u64, u64) {
+    let next = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = next;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (next, z ^ (z >> 31))
 }
 
 #[cfg(test)]
@@ -124,6 +168,14 @@ mod tests {
         let (child, span) = cx.child_traceparent();
         assert!(child.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{child}");
         assert!(child.ends_with(&format!("{}-01", crate::hex(&span))), "{child}");
+    }
+
+    #[test]
+    fn ids_are_distinct_and_displayed_as_hex() {
+        let (a, b) = (TraceContext::start(), TraceContext::start());
+        assert_ne!(a.trace_id, b.trace_id);
+        assert_ne!(a.span_id, b.span_id);
+        assert_eq!(a.trace_id_display().to_string(), a.trace_id_hex());
     }
 
     #[test]
