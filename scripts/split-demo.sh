@@ -57,9 +57,11 @@ done
 split_env "$MYSQL" shop_demo
 # A stand-in collector: every service exports its trace spans to it.
 : >"$work/spans.jsonl"
-python3 "$root/scripts/lib/otlp_receiver.py" 4318 "$work/spans.jsonl" &
+python3 "$root/scripts/lib/otlp_receiver.py" "$work/otlp.port" "$work/spans.jsonl" &
 otlp_pid=$!
-export SHOP__TELEMETRY__OTLP_ENDPOINT=http://127.0.0.1:4318
+for _ in $(seq 1 50); do [ -s "$work/otlp.port" ] && break; sleep 0.1; done
+[ -s "$work/otlp.port" ] || { echo "the stand-in OTLP collector did not start" >&2; exit 1; }
+export SHOP__TELEMETRY__OTLP_ENDPOINT="http://127.0.0.1:$(cat "$work/otlp.port")"
 
 step "migrate each service's own database (production does not auto-migrate)"
 split_migrate

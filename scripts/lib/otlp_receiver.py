@@ -1,8 +1,9 @@
 """A stand-in OpenTelemetry collector for the demos.
 
-    python3 scripts/lib/otlp_receiver.py PORT FILE
-        accepts OTLP/HTTP JSON trace exports on POST /v1/traces and appends each
-        body as one line to FILE;
+    python3 scripts/lib/otlp_receiver.py PORT_FILE FILE
+        listens on a free loopback port, writes that port to PORT_FILE, accepts
+        OTLP/HTTP JSON trace exports on POST /v1/traces and appends each body as
+        one line to FILE;
     python3 scripts/lib/otlp_receiver.py --trace TRACE_ID FILE
         prints which services sent spans of that trace, and of which kinds:
         "shop-catalog: server shop-orders: client+server".
@@ -50,4 +51,7 @@ if __name__ == "__main__":
         print(summary(sys.argv[3], sys.argv[2]))
     else:
         Receiver.path_out = sys.argv[2]
-        http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Receiver).serve_forever()
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        with open(sys.argv[1], "w", encoding="utf-8") as port_file:
+            port_file.write(str(server.server_address[1]))
+        server.serve_forever()

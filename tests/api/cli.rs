@@ -125,3 +125,22 @@ fn openapi_and_modules_describe_this_binary() {
         assert!(modules.contains(&format!("{module}: compiled in")), "{modules}");
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_does_not_crash_the_command() {
+    let target = Target::new();
+    // `shop migrate status | head -1`: the pipe closes while shop still writes.
+    let script = format!(
+        "{} migrate status | head -1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+        env!("CARGO_BIN_EXE_shop")
+    );
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .env("SHOP__DATABASE__URL", &target.db.url)
+        .env("SHOP__LOG__FILTER", "warn")
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(output.status.success(), "exit {:?}: {stderr}", output.status.code());
+}

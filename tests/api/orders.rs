@@ -346,6 +346,23 @@ async fn idempotency_keys_replay_the_first_answer() {
     assert_ne!(body(theirs).await["id"], first["id"]);
 }
 
+/// More orders fall due than one batch holds: one run of the job expires them all.
+#[tokio::test]
+async fn expiry_catches_up_with_more_than_one_batch_in_one_run() {
+    let app = spawn_app_with(|s| s.set("orders.reservation_ttl", "2s").expect("set")).await;
+    let admin = app.admin("many-exp-admin@example.com").await;
+    let customer = app.customer("many-exp@example.com").await;
+    let product = create_product(&app, &admin, "MANY", 100, 250).await;
+    for _ in 0..230 {
+        let placed = order(&app, &customer, json!([{"product_id": id(&product), "quantity": 1}])).await;
+        assert_eq!(placed.status(), StatusCode::CREATED);
+    }
+    assert_eq!(stock_of(&app, &id(&product)).await, 20);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.run_jobs().await;
+    assert_eq!(stock_of(&app, &id(&product)).await, 250, "all 230 expired in one run (batches of 100)");
+}
+
 #[tokio::test]
 async fn unpaid_orders_expire_and_release_their_stock() {
     let app = spawn_app_with(|s| s.set("orders.reservation_ttl", "1s").expect("set")).await;
