@@ -81,18 +81,6 @@ impl CatalogError {
     }
 }
 
-impl ContractError for CatalogError {
-    fn invalid(errors: Vec<FieldError>) -> Self {
-        CatalogError::Invalid(errors)
-    }
-    fn unavailable(cause: String) -> Self {
-        CatalogError::Unavailable(cause)
-    }
-    fn internal(cause: String) -> Self {
-        CatalogError::Internal(cause)
-    }
-}
-
 kernel::contract_error!(CatalogError);
 
 impl From<CatalogError> for ApiError {

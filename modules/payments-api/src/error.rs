@@ -49,18 +49,6 @@ impl PaymentsError {
     }
 }
 
-impl ContractError for PaymentsError {
-    fn invalid(errors: Vec<FieldError>) -> Self {
-        PaymentsError::Invalid(errors)
-    }
-    fn unavailable(cause: String) -> Self {
-        PaymentsError::Unavailable(cause)
-    }
-    fn internal(cause: String) -> Self {
-        PaymentsError::Internal(cause)
-    }
-}
-
 kernel::contract_error!(PaymentsError);
 
 impl From<PaymentsError> for ApiError {

@@ -58,18 +58,6 @@ impl UsersError {
     }
 }
 
-impl ContractError for UsersError {
-    fn invalid(errors: Vec<FieldError>) -> Self {
-        UsersError::Invalid(errors)
-    }
-    fn unavailable(cause: String) -> Self {
-        UsersError::Unavailable(cause)
-    }
-    fn internal(cause: String) -> Self {
-        UsersError::Internal(cause)
-    }
-}
-
 kernel::contract_error!(UsersError);
 
 impl From<UsersError> for ApiError {

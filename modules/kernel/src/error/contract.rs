@@ -1,7 +1,8 @@
 //! What every contract's error enum shares: besides its domain variants, each
 //! has `Invalid(field errors)`, `Unavailable(cause)` and `Internal(cause)`.
-//! [`ContractError`] names those three, and [`contract_error!`] writes the
-//! conversions that only need them, so the contract crates write just their own.
+//! [`ContractError`] names those three, and [`contract_error!`] implements it
+//! and writes the conversions that only need them, so the contract crates
+//! write just their own.
 
 use super::{ApiError, FieldError, Problem, SERVICE_UNAVAILABLE, VALIDATION_FAILED};
 use crate::db::DbError;
@@ -51,12 +52,26 @@ pub trait ContractError: Sized {
     }
 }
 
-/// The three shared variants' side of an error enum's conversions:
-/// `From<DbError>`, `From<ApiError>`, `From<QueryError>` (Diesel's, via DbError),
-/// and `From<RemoteError>` given the enum's own `fn from_problem(Problem) -> Self`.
+/// The three shared variants' side of an error enum: its [`ContractError`]
+/// (from the variants `Invalid`, `Unavailable` and `Internal`), and the
+/// conversions `From<DbError>`, `From<ApiError>`, `From<QueryError>` (Diesel's,
+/// via DbError), and `From<RemoteError>` given the enum's own
+/// `fn from_problem(Problem) -> Self`.
 #[macro_export]
 macro_rules! contract_error {
-    ($error:ty) => {
+    ($error:ident) => {
+        impl $crate::error::ContractError for $error {
+            fn invalid(errors: Vec<$crate::error::FieldError>) -> Self {
+                $error::Invalid(errors)
+            }
+            fn unavailable(cause: String) -> Self {
+                $error::Unavailable(cause)
+            }
+            fn internal(cause: String) -> Self {
+                $error::Internal(cause)
+            }
+        }
+
         impl From<$crate::db::DbError> for $error {
             fn from(e: $crate::db::DbError) -> Self {
                 <$error as $crate::error::ContractError>::from_db(e)
