@@ -224,10 +224,7 @@ impl RemoteClient {
             request = request.header(REQUEST_ID_HEADER.as_str(), id);
         }
         if let Some((traceparent, tracestate)) = trace {
-            request = request.header(TRACEPARENT, traceparent);
-            if let Some(state) = tracestate {
-                request = request.header(TRACESTATE, state);
-            }
+            request = trace_headers(request, traceparent, tracestate);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -282,13 +279,19 @@ impl RemoteClient {
 /// Carries the request's trace on to the called module, with a new span id.
 fn with_trace(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     match TRACE.try_with(|trace| (trace.child_traceparent().0, trace.tracestate.clone())) {
-        Ok((traceparent, tracestate)) => {
-            let request = request.header(TRACEPARENT, traceparent);
-            match tracestate {
-                Some(state) => request.header(TRACESTATE, state),
-                None => request,
-            }
-        }
+        Ok((traceparent, tracestate)) => trace_headers(request, &traceparent, tracestate.as_deref()),
         Err(_) => request,
+    }
+}
+
+fn trace_headers(
+    request: reqwest::RequestBuilder,
+    traceparent: &str,
+    tracestate: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = request.header(TRACEPARENT, traceparent);
+    match tracestate {
+        Some(state) => request.header(TRACESTATE, state),
+        None => request,
     }
 }
