@@ -96,7 +96,7 @@ expect "request id demo-order-1 in the logs of" "$(grep -l demo-order-1 "$work"/
 expect "trace $trace (from traceparent) in the logs of" "$(grep -l "$trace" "$work"/*.log | xargs -n1 basename | tr '\n' ' ')" "catalog.log orders.log "
 sleep 1.5 # spans are exported every second
 expect "spans of trace $trace exported by" "$(python3 "$root/scripts/lib/otlp_receiver.py" --trace "$trace" "$work/spans.jsonl")" \
-  "shop-catalog: server shop-orders: client+server"
+  "shop-catalog: db+server shop-orders: client+db+server"
 paid=$(post "/api/v1/orders/$order/pay" '{"payment_token":"tok_visa"}' -H "authorization: Bearer $ann")
 payment=$(echo "$paid" | json '["payment_id"]')
 expect "order status after tok_visa" "$(echo "$paid" | json '["status"]')" paid

@@ -5,8 +5,9 @@
         OTLP/HTTP JSON trace exports on POST /v1/traces and appends each body as
         one line to FILE;
     python3 scripts/lib/otlp_receiver.py --trace TRACE_ID FILE
-        prints which services sent spans of that trace, and of which kinds:
-        "shop-catalog: server shop-orders: client+server".
+        prints which services sent spans of that trace, and of which kinds
+        (a client span with `db.system.name` is a database call, "db"):
+        "shop-catalog: db+server shop-orders: client+db+server".
 """
 import collections
 import http.server
@@ -24,7 +25,9 @@ def summary(path, trace_id):
             for scope in resource["scopeSpans"]:
                 for span in scope["spans"]:
                     if span["traceId"] == trace_id:
-                        kinds[attributes.get("service.name")].add(KINDS.get(span["kind"], "other"))
+                        database = any(a["key"] == "db.system.name" for a in span.get("attributes", []))
+                        kind = "db" if database else KINDS.get(span["kind"], "other")
+                        kinds[attributes.get("service.name")].add(kind)
     return " ".join(f"{service}: {'+'.join(sorted(k))}" for service, k in sorted(kinds.items()))
 
 

@@ -9,7 +9,7 @@ mod workers;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 pub use connection::{establish, is_connection_lost, ConnectError, DbConnection};
 pub use migrate::{MigrationStatus, ModuleMigrations};
@@ -21,6 +21,8 @@ pub use diesel::result::Error as QueryError;
 
 use crate::config::DatabaseSettings;
 use crate::error::ApiError;
+use crate::http::trace::{new_span_id, TRACE};
+use crate::telemetry::spans::{self, FinishedSpan, SpanKind};
 use workers::{Job, Workers, ABANDONED, QUEUED};
 
 /// The backend type of [`DbConnection`], for boxed (dynamically filtered) queries.
@@ -141,6 +143,9 @@ pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
 #[derive(Clone)]
 pub struct Database {
     module: &'static str,
+    /// `db.system.name` and `db.namespace` of the module's trace spans.
+    backend: Backend,
+    namespace: Arc<str>,
     workers: Arc<Workers>,
     /// How long a call may wait for a free connection before it is answered 503.
     wait: Duration,
@@ -156,9 +161,15 @@ impl Database {
     ) -> Result<Self, ConnectError> {
         let url = DatabaseUrl::parse(url).map_err(|e| ConnectError(format!("module {module}: {e}")))?;
         let first = establish(&url).map_err(|e| ConnectError(format!("module {module}: {e}")))?;
+        let (backend, namespace) = match &url {
+            DatabaseUrl::Sqlite { path } => (Backend::Sqlite, path.as_str().into()),
+            DatabaseUrl::Mysql { database, .. } => (Backend::Mysql, database.as_str().into()),
+        };
         let workers = Workers::new(module, url, settings.connections(), first);
         Ok(Self {
             module,
+            backend,
+            namespace,
             workers: Arc::new(workers),
             wait: Duration::from_secs(settings.connect_timeout_secs.max(1)),
         })
@@ -171,8 +182,40 @@ impl Database {
     /// Runs blocking Diesel work on one of the module's connection threads,
     /// inside the caller's tracing span. The work either runs to its end or,
     /// when no connection frees up within `database.connect_timeout_secs` (or
-    /// the caller goes away), never starts.
+    /// the caller goes away), never starts. While spans are exported, each
+    /// call inside a request is a client span of that request's trace.
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let Some((trace_id, parent_id)) =
+            spans::enabled().then(|| TRACE.try_with(|cx| (cx.trace_id, cx.span_id)).ok()).flatten()
+        else {
+            return self.run_untraced(work).await;
+        };
+        let (started_at, started) = (SystemTime::now(), Instant::now());
+        let result = self.run_untraced(work).await;
+        spans::record(FinishedSpan {
+            trace_id,
+            span_id: new_span_id(),
+            parent_id: Some(parent_id),
+            name: format!("{} database", self.module),
+            kind: SpanKind::Client,
+            start: started_at,
+            end: started_at + started.elapsed(),
+            attributes: vec![
+                ("db.system.name", self.backend.to_string()),
+                ("db.namespace", self.namespace.to_string()),
+                ("shop.module", self.module.to_owned()),
+            ],
+            error: result.is_err(),
+        });
+        result
+    }
+
+    async fn run_untraced<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,

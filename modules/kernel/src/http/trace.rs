@@ -77,6 +77,11 @@ impl TraceContext {
     }
 }
 
+/// A span id for a span of this process inside the current trace.
+pub fn new_span_id() -> [u8; 8] {
+    random_id()
+}
+
 /// `version-traceid-parentid-flags`, lower-case hex; all-zero ids, version
 /// `ff` and a version 00 header with extra fields are invalid (W3C §3.2).
 fn parse_traceparent(text: &str) -> Option<([u8; 16], [u8; 8], bool)> {

@@ -1,12 +1,13 @@
 //! Trace spans sent to an OpenTelemetry collector over OTLP/HTTP (JSON
 //! encoding, `POST {telemetry.otlp_endpoint}/v1/traces`), only when
-//! `telemetry.otlp_endpoint` is set: a server span per request and a client
-//! span per call to another module, with the W3C ids that the logs and the
+//! `telemetry.otlp_endpoint` is set: a server span per request, a client
+//! span per call to another module and one per call to the module's own
+//! database (`db::Database::run`), with the W3C ids that the logs and the
 //! `traceparent` headers carry (see `http::trace`). Without the setting,
 //! [`record`] is one check of an unset cell.
 //!
 //! Written here rather than with opentelemetry-otlp + tracing-opentelemetry:
-//! shop's spans are exactly these two kinds with ids it already generates, and
+//! shop's spans are exactly these three with ids it already generates, and
 //! the OTLP/JSON encoding is a few structs, where the SDK stack would add a
 //! second span model beside `tracing` and several minutes to every build.
 //! Export is best effort: a full queue or a collector that is down drops spans
