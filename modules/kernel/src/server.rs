@@ -10,7 +10,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use tokio::sync::watch;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::TokenVerifier;
+use crate::auth::{TokenVerifier, KEYS_REFRESH_EVERY};
 use crate::http::health::{self, Dependencies};
 use crate::http::internal::{require_internal_token, InternalToken};
 use crate::http::observe::observe_requests;
@@ -132,6 +132,7 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
     let (stop_jobs, stopped) = watch::channel(false);
     let mut jobs: Vec<_> = modules.iter().flat_map(|m| m.background_jobs()).collect();
     jobs.push(access_changes_job(verifier.clone().into_inner()));
+    jobs.push(signing_keys_job(verifier.clone().into_inner()));
     if parts.jobs == JobSchedule::Timed {
         for job in &jobs {
             spawn_job(job.clone(), stopped.clone());
@@ -171,6 +172,10 @@ pub fn build(listener: TcpListener, parts: ServerParts) -> std::io::Result<Runni
             .service(SwaggerUi::new("/docs/{_:.*}").url("/api-docs/openapi.json", doc.clone()))
     })
     .shutdown_timeout(20)
+    // Longer than the idle timeout of every client that pools connections to
+    // shop (nginx upstream keepalive and reqwest: 60 s), so an idle connection
+    // is always closed by the client, never by shop while a request is on its way.
+    .keep_alive(std::time::Duration::from_secs(75))
     .listen(listener)?;
     if let Some(workers) = parts.workers {
         server = server.workers(workers.max(1));
@@ -191,6 +196,21 @@ fn access_changes_job(verifier: Arc<TokenVerifier>) -> crate::module::Background
             Box::pin(async move {
                 if let Err(e) = verifier.poll_access_changes().await {
                     tracing::warn!(error = %e, "cannot poll access changes; tokens keep their last known standing");
+                }
+            })
+        }),
+    }
+}
+
+fn signing_keys_job(verifier: Arc<TokenVerifier>) -> crate::module::BackgroundJob {
+    crate::module::BackgroundJob {
+        name: "refresh signing keys",
+        every: KEYS_REFRESH_EVERY,
+        run: Arc::new(move || {
+            let verifier = verifier.clone();
+            Box::pin(async move {
+                if let Err(e) = verifier.refresh_scheduled().await {
+                    tracing::warn!(error = %e, "cannot refresh the token signing keys; keeping the ones held");
                 }
             })
         }),

@@ -9,7 +9,7 @@ mod verifier;
 pub use access::{AccessChange, AccessChangeSource};
 pub use claims::{AccessClaims, Role};
 pub use extractor::AuthUser;
-pub use verifier::{KeySource, TokenVerifier};
+pub use verifier::{KeySource, TokenVerifier, KEYS_REFRESH_EVERY};
 
 /// The two keys of the `[auth]` section every process reads: what access
 /// tokens say they come from and are for. The auth module writes them into

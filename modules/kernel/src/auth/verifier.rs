@@ -20,6 +20,10 @@ pub trait KeySource: Send + Sync {
 /// An unknown `kid` triggers a refetch at most this often, so forged key ids
 /// cannot turn every request into a call to the auth service.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+/// How often every process loads the key set anyway (a kernel job). A signing
+/// key rotation waits this long between publishing a key and signing with it
+/// (docs/operations.md).
+pub const KEYS_REFRESH_EVERY: Duration = Duration::from_secs(30);
 /// Tokens whose signature was checked, remembered until they expire: a client
 /// sends the same access token for its whole life, and checking an Ed25519
 /// signature costs more than the rest of a typical request. Bounded: when full,
@@ -125,6 +129,17 @@ impl TokenVerifier {
     /// Loads the key set; called at start and when a token names an unknown key.
     pub async fn refresh(&self) -> Result<usize, String> {
         *self.last_fetch.lock().map_err(|e| e.to_string())? = Some(Instant::now());
+        self.load_keys().await
+    }
+
+    /// Loads the key set on the kernel's schedule (every [`KEYS_REFRESH_EVERY`]),
+    /// so a key published before anyone signs with it is known here before the
+    /// first token it signed arrives. Leaves the unknown-`kid` allowance alone.
+    pub async fn refresh_scheduled(&self) -> Result<usize, String> {
+        self.load_keys().await
+    }
+
+    async fn load_keys(&self) -> Result<usize, String> {
         let set = self.source.fetch_keys().await?;
         let mut fresh = HashMap::new();
         for jwk in &set.keys {
@@ -135,9 +150,13 @@ impl TokenVerifier {
             fresh.insert(kid, key);
         }
         let count = fresh.len();
-        *self.keys.write().map_err(|e| e.to_string())? = fresh;
-        // A key that left the set must stop vouching for the tokens it signed.
-        self.verified.lock().map_err(|e| e.to_string())?.clear();
+        let mut keys = self.keys.write().map_err(|e| e.to_string())?;
+        let same_keys = keys.len() == count && fresh.keys().all(|kid| keys.contains_key(kid));
+        *keys = fresh;
+        if !same_keys {
+            // A key that left the set must stop vouching for the tokens it signed.
+            self.verified.lock().map_err(|e| e.to_string())?.clear();
+        }
         Ok(count)
     }
 
@@ -215,5 +234,74 @@ impl TokenVerifier {
         }
         let user = AuthUser { id: data.claims.sub, role: data.claims.role };
         Ok(Verified { user, iat: data.claims.iat, exp: data.claims.exp })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{encode, EncodingKey, Header};
+
+    use super::*;
+
+    /// Two throwaway Ed25519 keys made for this test, and their public halves.
+    const KEY_A: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIAlNDtA58R14ey3QNhN8PfxEbzv9MjG7CDDwdrPLsopi\n-----END PRIVATE KEY-----\n";
+    const PUBLIC_A: &str = "xWGW19K8hXX5sp8ebs7wLmIdG_7N_bdQHe0fAPe8n2Q";
+    const KEY_B: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIEoJ6y3e1qiVq1yudQYEulXdPgJ+C6Dn1VWx/oOE4Bjq\n-----END PRIVATE KEY-----\n";
+    const PUBLIC_B: &str = "FX2BSa44t9K96JocGgqMs4MezwZe5WdEraVHPUxTYFc";
+
+    /// An auth service whose published keys the test changes.
+    struct Published(Mutex<Vec<(&'static str, &'static str)>>);
+
+    #[async_trait::async_trait]
+    impl KeySource for Published {
+        async fn fetch_keys(&self) -> Result<JwkSet, String> {
+            let keys: Vec<serde_json::Value> = self
+                .0
+                .lock()
+                .expect("lock")
+                .iter()
+                .map(|(kid, x)| serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": "EdDSA", "use": "sig"}))
+                .collect();
+            serde_json::from_value(serde_json::json!({ "keys": keys })).map_err(|e| e.to_string())
+        }
+    }
+
+    fn token(pem: &str, kid: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let claims = AccessClaims {
+            sub: Uuid::nil(),
+            role: Role::Customer,
+            iss: "shop".into(),
+            aud: "shop-api".into(),
+            iat: now,
+            exp: now + 300,
+            jti: "test".into(),
+        };
+        let header = Header { kid: Some(kid.into()), ..Header::new(ALGORITHM) };
+        encode(&header, &claims, &EncodingKey::from_ed_pem(pem.as_bytes()).expect("pem")).expect("sign")
+    }
+
+    #[tokio::test]
+    async fn a_key_published_before_it_signs_verifies_its_first_token() {
+        let published = Arc::new(Published(Mutex::new(vec![("a", PUBLIC_A)])));
+        let verifier = TokenVerifier::new(published.clone(), "shop", "shop-api");
+        verifier.refresh().await.expect("first load");
+        assert!(verifier.verify(&token(KEY_A, "a")).await.is_ok());
+
+        // An unknown key right after a fetch: not fetched again so soon.
+        assert_eq!(verifier.verify(&token(KEY_B, "b")).await.expect_err("unknown").status().as_u16(), 401);
+
+        // Rotation step 2: the new key is published; the scheduled refresh loads it.
+        published.0.lock().expect("lock").push(("b", PUBLIC_B));
+        verifier.refresh_scheduled().await.expect("scheduled load");
+        assert!(verifier.verify(&token(KEY_B, "b")).await.is_ok(), "the first token of the new key");
+        assert!(verifier.verify(&token(KEY_A, "a")).await.is_ok(), "the old key still verifies");
+
+        // The old key leaves the set: its tokens, even ones already checked, stop verifying.
+        let old = token(KEY_A, "a");
+        assert!(verifier.verify(&old).await.is_ok());
+        published.0.lock().expect("lock").retain(|(kid, _)| *kid == "b");
+        verifier.refresh_scheduled().await.expect("scheduled load");
+        assert_eq!(verifier.verify(&old).await.expect_err("removed key").status().as_u16(), 401);
     }
 }
