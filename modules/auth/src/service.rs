@@ -5,7 +5,7 @@ use std::sync::Arc;
 use auth_api::{Accounts, AdminAccount, ACCOUNT_DISABLED, INVALID_CREDENTIALS, INVALID_REFRESH_TOKEN};
 use jsonwebtoken::jwk::JwkSet;
 use kernel::auth::{AccessChange, AccessChangeSource, KeySource, Role};
-use kernel::db::{is_unique_violation, stored_id, Database, DbError};
+use kernel::db::{is_unique_violation, stored_id, transaction, Database, DbError};
 use kernel::error::validate;
 use kernel::module::JobOutcome;
 use kernel::ApiError;
@@ -272,8 +272,7 @@ impl AuthService {
         let spent = self
             .db
             .run(move |c| {
-                use diesel::Connection as _;
-                c.transaction(|c| {
+                transaction(c, |c| {
                     if let Some(previous) = &previous {
                         if store::spend_refresh_token(c, previous, now)? == 0 {
                             return Ok(false);

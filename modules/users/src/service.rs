@@ -1,9 +1,8 @@
 //! The users module's rules. Implements [`UsersApi`] for other modules and
 //! serves the public handlers.
 
-use diesel::Connection;
 use kernel::auth::{AccessChange, AuthUser, Role};
-use kernel::db::{is_unique_violation, stored_id, Database, TxError};
+use kernel::db::{is_unique_violation, stored_id, transaction, Database, TxError};
 use kernel::error::validate;
 use kernel::pagination::{Page, PageRequest};
 use users_api::{AddressDto, NewUser, UserDto, UsersApi, UsersError};
@@ -61,7 +60,7 @@ impl UsersService {
         let found = self
             .db
             .query(move |c| {
-                c.transaction(|c| {
+                transaction(c, |c| {
                     let now = kernel::now();
                     let mut found = 1;
                     if let Some(role) = changes.role {
@@ -106,7 +105,7 @@ impl UsersService {
         let saved = row.clone();
         self.db
             .run(move |c| {
-                c.transaction(|c| {
+                transaction(c, |c| {
                     if store::find_user(c, &row.user_id)?.is_none() {
                         return Err(TxError::Rejected(UsersError::NotFound));
                     }

@@ -1,7 +1,6 @@
 use actix_web::web::Bytes;
 use catalog_api::{CatalogError, ProductDto};
-use diesel::Connection as _;
-use kernel::db::{is_unique_violation, stored_id, TxError};
+use kernel::db::{is_unique_violation, stored_id, transaction, TxError};
 use kernel::error::{validate, FieldError};
 use kernel::pagination::{Page, PageParams};
 
@@ -155,7 +154,7 @@ impl CatalogService {
         let saved = row.clone();
         self.db
             .run(move |c| {
-                c.transaction(|c| {
+                transaction(c, |c| {
                     if let Some(category) = &row.category_id {
                         if !store::category_exists(c, category)? {
                             return Err(TxError::Rejected(unknown_category()));
@@ -208,7 +207,7 @@ impl CatalogService {
         let changed = self
             .db
             .run(move |c| {
-                c.transaction(|c| {
+                transaction(c, |c| {
                     // Writing first locks the row, so what is read next stays true until commit.
                     if store::touch(c, &key, kernel::now())? == 0 {
                         return Err(TxError::Rejected(CatalogError::ProductNotFound));
@@ -269,7 +268,7 @@ impl CatalogService {
         let saved = row.clone();
         self.db
             .run(move |c| {
-                c.transaction(|c| {
+                transaction(c, |c| {
                     store::insert_category(c, &row).map_err(|e| {
                         if is_unique_violation(&e) {
                             TxError::Rejected(CatalogError::DuplicateSlug)

@@ -4,8 +4,9 @@ use catalog_api::{
     CatalogApi, CatalogError, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
     Shortfall, MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
 };
-use diesel::Connection as _;
-use kernel::db::{is_unique_violation, retry_on_lock_conflict, stored_id, DbConnection, TxError};
+use kernel::db::{
+    is_unique_violation, retry_on_lock_conflict, stored_id, transaction, DbConnection, TxError,
+};
 use kernel::error::FieldError;
 use kernel::module::JobOutcome;
 use uuid::Uuid;
@@ -211,7 +212,7 @@ impl CatalogService {
                 // Only a move that returns stock writes twice and needs a transaction.
                 retry_on_lock_conflict(LOCK_RETRIES, || {
                     if returns_stock {
-                        c.transaction(|c| transition(c, &key, from, to, true, ok_when))
+                        transaction(c, |c| transition(c, &key, from, to, true, ok_when))
                     } else {
                         transition(c, &key, from, to, false, ok_when)
                     }
@@ -261,7 +262,7 @@ impl CatalogApi for CatalogService {
             .run(move |c| {
                 for _ in 0..RACE_RETRIES {
                     let attempt = retry_on_lock_conflict(LOCK_RETRIES, || {
-                        c.transaction(|c| reserve_once(c, &row, &lines))
+                        transaction(c, |c| reserve_once(c, &row, &lines))
                     });
                     match attempt {
                         Ok(reservation) => return Ok(reservation),

@@ -4,6 +4,7 @@
 mod connection;
 pub mod migrate;
 mod prepared;
+mod transaction;
 mod url;
 mod workers;
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 pub use connection::{establish, is_connection_lost, ConnectError, DbConnection};
 pub use migrate::{MigrationStatus, ModuleMigrations};
 pub use prepared::{execute, PortableStatement};
+pub use transaction::transaction;
 pub use url::{redact, Backend, DatabaseUrl};
 
 /// Diesel's error, for crates that do not depend on Diesel.

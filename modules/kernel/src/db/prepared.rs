@@ -57,6 +57,12 @@ pub fn execute<S: PortableStatement>(conn: &mut DbConnection, statement: S) -> Q
     }
 }
 
+/// A fixed SQL text without binds (`COMMIT`), kept prepared like any other statement.
+#[cfg(feature = "mysql")]
+pub(super) fn cached_text(sql: &str) -> QueryResult<Rendered> {
+    rendered_for_mysql(&diesel::sql_query(sql))
+}
+
 /// The statement's SQL and binds, collected once: a query that says it may be cached.
 #[cfg(feature = "mysql")]
 fn rendered_for_mysql<S: QueryFragment<diesel::mysql::Mysql>>(statement: &S) -> QueryResult<Rendered> {
@@ -73,7 +79,7 @@ fn rendered_for_mysql<S: QueryFragment<diesel::mysql::Mysql>>(statement: &S) -> 
 
 /// A rendered MySQL statement; no static id, so the cache keys it by its SQL text.
 #[cfg(feature = "mysql")]
-struct Rendered(
+pub(super) struct Rendered(
     diesel::query_builder::CollectedQuery<
         <<diesel::mysql::Mysql as diesel::backend::Backend>::BindCollector<'static> as diesel::query_builder::MoveableBindCollector<diesel::mysql::Mysql>>::BindData,
     >,
@@ -97,7 +103,7 @@ impl QueryId for Rendered {
 /// On MySQL (with `SHOP_TEST_MYSQL_URL`) the statement is prepared once and
 /// reused; on SQLite it runs as Diesel runs it. Either way it does its work.
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -130,7 +136,7 @@ mod tests {
 
     /// A scratch database: MySQL when `SHOP_TEST_MYSQL_URL` is set (and built in), else
     /// SQLite; the MySQL one is dropped with the returned guard.
-    fn scratch(dir: &std::path::Path) -> (DbConnection, Option<DropDatabase>) {
+    pub(in crate::db) fn scratch(dir: &std::path::Path) -> (DbConnection, Option<DropDatabase>) {
         #[cfg(feature = "mysql")]
         if let Ok(server) = std::env::var("SHOP_TEST_MYSQL_URL") {
             let server = server.trim_end_matches('/').to_owned();
@@ -144,7 +150,7 @@ mod tests {
         (establish(&url).expect("connect"), None)
     }
 
-    struct DropDatabase {
+    pub(in crate::db) struct DropDatabase {
         #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
         server: String,
         #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
