@@ -44,14 +44,13 @@ RECOVER_WITHIN=10                       # seconds after the database answers aga
 SETTLE_SECS="${FAULT_SETTLE_SECS:-110}" # how long the background jobs get to settle
 PENDING_AT_MOST=90                      # seconds a payment may stay pending
 
-step() { printf '\n== %s\n' "$*"; }
-failures=0
+# shellcheck source=scripts/lib/checks.sh
+source "$root/scripts/lib/checks.sh"
 # result PASS|FAIL MESSAGE: prints the line; a FAIL is counted.
 result() {
   printf '%-4s %s\n' "$1" "$2"
   if [ "$1" = FAIL ]; then failures=$((failures + 1)); fi
 }
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 now() { date +%s.%N; }
 
 # --- tools -------------------------------------------------------------------
@@ -495,9 +494,4 @@ step "summary"
   printf 'settled after the load\t%s\n' "$([ -n "$settled" ] && echo "${settled}s" || echo "not within ${SETTLE_SECS}s")"
   printf 'run time\t%ss\n' "$(($(date +%s) - started_at))"
 } | awk -F'\t' '{ printf "  %-30s %s\n", $1, $2 }'
-echo
-if [ "$failures" -gt 0 ]; then
-  echo "fault-db-kill: $failures check(s) FAILED"
-  exit 1
-fi
-echo "fault-db-kill: every check passed"
+verdict fault-db-kill

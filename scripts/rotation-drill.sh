@@ -41,18 +41,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n== %s\n' "$*"; }
-failures=0
-# expect LABEL ACTUAL WANTED: prints the line, and counts a failure when they differ.
-expect() {
-  if [ "$2" = "$3" ]; then
-    printf '%-58s %s\n' "$1" "$2"
-  else
-    printf '%-58s %s   FAILED: wanted %s\n' "$1" "$2" "$3"
-    failures=$((failures + 1))
-  fi
-}
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# shellcheck source=scripts/lib/checks.sh
+source "$root/scripts/lib/checks.sh"
 key_id() { python3 -c "import base64,json,sys; h=sys.argv[1].split('.')[0]; print(json.loads(base64.urlsafe_b64decode(h+'='*(-len(h)%4)))['kid'])" "$1"; }
 
 # ------------------------------------------------------------ the deployment
@@ -252,9 +242,4 @@ for m in "${modules[@]}"; do
     "401 / 404"
 done
 
-echo
-if [ "$failures" -gt 0 ]; then
-  echo "rotation drill: $failures check(s) failed"
-  exit 1
-fi
-echo "rotation drill: every check passed"
+verdict "rotation drill"

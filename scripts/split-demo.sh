@@ -35,18 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n== %s\n' "$*"; }
-failures=0
-# expect LABEL ACTUAL WANTED: prints the line, and counts a failure when they differ.
-expect() {
-  if [ "$2" = "$3" ]; then
-    printf '%-58s %s\n' "$1" "$2"
-  else
-    printf '%-58s %s   FAILED: wanted %s\n' "$1" "$2" "$3"
-    failures=$((failures + 1))
-  fi
-}
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# shellcheck source=scripts/lib/checks.sh
+source "$root/scripts/lib/checks.sh"
 
 step "build one binary per module (--no-default-features --features <module>,mysql)"
 split_build
@@ -173,9 +163,4 @@ declare -A tables=([auth]=credentials,refresh_tokens [users]=addresses,users
 for m in "${modules[@]}"; do
   expect "shop_demo_$m" "$(mysql -uroot -h127.0.0.1 -N -e "SELECT table_name FROM information_schema.tables WHERE table_schema='shop_demo_$m' AND table_name <> '__diesel_schema_migrations'" | LC_ALL=C sort | paste -sd,)" "${tables[$m]}"
 done
-echo
-if [ "$failures" -gt 0 ]; then
-  echo "split demo: $failures check(s) failed"
-  exit 1
-fi
-echo "split demo: every check passed"
+verdict "split demo"
