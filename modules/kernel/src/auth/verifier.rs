@@ -129,17 +129,13 @@ impl TokenVerifier {
     /// Loads the key set; called at start and when a token names an unknown key.
     pub async fn refresh(&self) -> Result<usize, String> {
         *self.last_fetch.lock().map_err(|e| e.to_string())? = Some(Instant::now());
-        self.load_keys().await
+        self.refresh_scheduled().await
     }
 
     /// Loads the key set on the kernel's schedule (every [`KEYS_REFRESH_EVERY`]),
     /// so a key published before anyone signs with it is known here before the
     /// first token it signed arrives. Leaves the unknown-`kid` allowance alone.
     pub async fn refresh_scheduled(&self) -> Result<usize, String> {
-        self.load_keys().await
-    }
-
-    async fn load_keys(&self) -> Result<usize, String> {
         let set = self.source.fetch_keys().await?;
         let mut fresh = HashMap::new();
         for jwk in &set.keys {
