@@ -33,13 +33,10 @@ command -v sysbench >/dev/null || missing+=(sysbench)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-for tool in nginx curl python3 openssl mysql; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
 
-work=$(mktemp -d)
 # shellcheck source=scripts/lib/split.sh
 source "$root/scripts/lib/split.sh"
+work=$(mktemp -d)
 monolith_pid=
 cleanup() {
   [ -n "$monolith_pid" ] && kill "$monolith_pid" 2>/dev/null

@@ -18,15 +18,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 MYSQL="${SHOP_DEMO_MYSQL:-mysql://root@127.0.0.1:3306}"
-GATEWAY=http://127.0.0.1:8080
-
-for tool in nginx curl python3 openssl mysql; do
-  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
-done
-
-work=$(mktemp -d)
 # shellcheck source=scripts/lib/split.sh
 source "$root/scripts/lib/split.sh"
+work=$(mktemp -d)
+GATEWAY=$split_gateway
 modules=("${split_modules[@]}")
 replicas=(1 2)
 declare -A replica_pid=() in_service=()

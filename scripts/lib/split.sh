@@ -2,10 +2,15 @@
 # module (built with only that module's feature and MySQL), each with its own
 # MariaDB database, behind the nginx gateway from config/gateway.
 #
-# The caller sets `work` (a scratch folder it removes) and `root` (the repository)
-# before sourcing, and calls `split_stop` on exit.
+# Exits at once when a tool they need is missing. The caller sets `root` (the
+# repository) before sourcing and `work` (a scratch folder it removes) before
+# calling anything, and calls `split_stop` on exit.
 #
 # Ports: gateway 8080; auth 8081, users 8082, catalog 8083, payments 8084, orders 8085.
+
+for tool in nginx curl python3 openssl mysql; do
+  command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
+done
 
 split_modules=(auth users catalog payments orders)
 declare -A split_port=([auth]=8081 [users]=8082 [catalog]=8083 [payments]=8084 [orders]=8085)
