@@ -176,7 +176,8 @@ impl Application {
     pub async fn build_with(settings: &Settings, jobs: JobSchedule) -> anyhow::Result<Self> {
         let composition = compose(settings).await?;
         if let Some(endpoint) = &settings.telemetry.otlp_endpoint {
-            kernel::telemetry::spans::start(endpoint, service_name(&composition));
+            kernel::telemetry::spans::start(endpoint, service_name(&composition))
+                .context("cannot set up the trace exporter (telemetry.otlp_endpoint)")?;
         }
         let listener = TcpListener::bind(&settings.server.bind)
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;

@@ -65,8 +65,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             if let Some(bind) = bind {
                 settings.server.bind = bind;
             }
-            Application::build(&settings).await?.run_until_stopped().await?;
-            Ok(())
+            let served = Application::build(&settings).await?.run_until_stopped().await;
+            // The spans of the last requests, before the process ends (blocks up to 5 s).
+            tokio::task::spawn_blocking(kernel::telemetry::spans::flush).await?;
+            Ok(served?)
         }
         Command::Migrate { action } => {
             let report = tokio::task::spawn_blocking(move || run_migrations(action, &settings)).await??;

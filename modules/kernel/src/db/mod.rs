@@ -21,10 +21,13 @@ pub use url::{redact, Backend, DatabaseUrl};
 /// Diesel's error, for crates that do not depend on Diesel.
 pub use diesel::result::Error as QueryError;
 
+use opentelemetry::trace::SpanKind;
+use opentelemetry::KeyValue;
+
 use crate::config::DatabaseSettings;
 use crate::error::ApiError;
-use crate::http::trace::{new_span_id, TRACE};
-use crate::telemetry::spans::{self, FinishedSpan, SpanKind};
+use crate::http::trace::TRACE;
+use crate::telemetry::spans::{self, FinishedSpan};
 use workers::{Job, Workers, ABANDONED, QUEUED};
 
 /// The backend type of [`DbConnection`], for boxed (dynamically filtered) queries.
@@ -192,25 +195,25 @@ impl Database {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let Some((trace_id, parent_id)) =
-            spans::enabled().then(|| TRACE.try_with(|cx| (cx.trace_id, cx.span_id)).ok()).flatten()
+        let Some((context, parent_id)) =
+            spans::enabled().then(|| TRACE.try_with(|cx| (cx.child(), cx.span.span_id())).ok()).flatten()
         else {
             return self.run_untraced(work).await;
         };
         let (started_at, started) = (SystemTime::now(), Instant::now());
         let result = self.run_untraced(work).await;
         spans::record(FinishedSpan {
-            trace_id,
-            span_id: new_span_id(),
+            context,
             parent_id: Some(parent_id),
-            name: format!("{} database", self.module),
+            parent_is_remote: false,
+            name: format!("{} database", self.module).into(),
             kind: SpanKind::Client,
             start: started_at,
             end: started_at + started.elapsed(),
             attributes: vec![
-                ("db.system.name", self.backend.to_string()),
-                ("db.namespace", self.namespace.to_string()),
-                ("shop.module", self.module.to_owned()),
+                KeyValue::new("db.system.name", self.backend.to_string()),
+                KeyValue::new("db.namespace", self.namespace.to_string()),
+                KeyValue::new("shop.module", self.module),
             ],
             error: result.is_err(),
         });

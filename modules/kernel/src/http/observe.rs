@@ -13,7 +13,10 @@ use tracing::Instrument as _;
 
 use super::trace::{TraceContext, TRACE};
 use crate::metrics::Metrics;
-use crate::telemetry::spans::{self, FinishedSpan, SpanKind};
+use opentelemetry::trace::SpanKind;
+use opentelemetry::KeyValue;
+
+use crate::telemetry::spans::{self, FinishedSpan};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -49,7 +52,7 @@ pub async fn observe_requests(
     let span = tracing::info_span!(
         "request",
         request_id = %id,
-        trace_id = %trace.trace_id_display(),
+        trace_id = %trace.trace_id(),
         method = %req.method(),
         path = %path
     );
@@ -57,7 +60,7 @@ pub async fn observe_requests(
     let started = Instant::now();
     // Wall-clock start, for an exported span only.
     let started_at = spans::enabled().then(std::time::SystemTime::now);
-    let ids = (trace.trace_id, trace.span_id, trace.parent_id);
+    let ids = (trace.span.clone(), trace.parent_id);
 
     let result =
         TRACE.scope(trace, REQUEST_ID.scope(id.clone(), next.call(req))).instrument(span.clone()).await;
@@ -79,20 +82,20 @@ pub async fn observe_requests(
         metrics.observe_request(method, &route, status.as_u16(), elapsed.as_secs_f64());
     }
     if let Some(started_at) = started_at {
-        let (trace_id, span_id, parent_id) = ids;
+        let (context, parent_id) = ids;
         spans::record(FinishedSpan {
-            trace_id,
-            span_id,
+            context,
             parent_id,
-            name: format!("{method} {route}"),
+            parent_is_remote: true,
+            name: format!("{method} {route}").into(),
             kind: SpanKind::Server,
             start: started_at,
             end: started_at + elapsed,
             attributes: vec![
-                ("http.request.method", method.to_owned()),
-                ("http.route", route.to_string()),
-                ("http.response.status_code", status.as_u16().to_string()),
-                ("shop.request_id", id.clone()),
+                KeyValue::new("http.request.method", method),
+                KeyValue::new("http.route", route.to_string()),
+                KeyValue::new("http.response.status_code", i64::from(status.as_u16())),
+                KeyValue::new("shop.request_id", id.clone()),
             ],
             error: status.is_server_error(),
         });

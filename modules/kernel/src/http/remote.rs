@@ -11,6 +11,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use opentelemetry::trace::SpanKind;
+use opentelemetry::KeyValue;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Serialize};
@@ -18,9 +20,9 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::internal::INTERNAL_TOKEN_HEADER;
 use super::observe::{REQUEST_ID, REQUEST_ID_HEADER};
 use super::resilience::{backoff, operation_label, Admission, Breaker, Outcome, RetryBudget, REMOTE_METRICS};
-use super::trace::{TRACE, TRACEPARENT, TRACESTATE};
+use super::trace::{headers_for, TRACE};
 use crate::error::{ApiError, Problem};
-use crate::telemetry::spans::{self, FinishedSpan, SpanKind};
+use crate::telemetry::spans::{self, FinishedSpan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
@@ -160,13 +162,12 @@ impl RemoteClient {
         }
         let timeout = if method == Method::GET { READ_TIMEOUT } else { WRITE_TIMEOUT };
         // One client span per call, retries included: its id goes out in `traceparent`.
-        let trace = TRACE.try_with(|trace| (trace.clone(), trace.child_traceparent())).ok();
+        let trace = TRACE.try_with(|trace| (trace.span.span_id(), trace.child())).ok();
+        let trace_headers = trace.as_ref().map(|(_, span)| headers_for(span)).unwrap_or_default();
         let started_at = std::time::SystemTime::now();
         let mut retries = 0;
         let (result, outcome) = loop {
-            let traceparent =
-                trace.as_ref().map(|(cx, (header, _))| (header.as_str(), cx.tracestate.as_deref()));
-            let (result, outcome) = self.attempt(&method, path, body, timeout, traceparent).await;
+            let (result, outcome) = self.attempt(&method, path, body, timeout, &trace_headers).await;
             let fast_failure = matches!(outcome, Outcome::Unavailable | Outcome::ServerError);
             if fast_failure
                 && retries < MAX_RETRIES
@@ -187,19 +188,19 @@ impl RemoteClient {
         }
         REMOTE_METRICS.set_breaker(self.module, self.health.breaker.is_open());
         REMOTE_METRICS.observe(self.module, &operation, outcome, started.elapsed().as_secs_f64());
-        if let (true, Some((cx, (_, span_id)))) = (spans::enabled(), trace) {
+        if let (true, Some((parent_id, context))) = (spans::enabled(), trace) {
             spans::record(FinishedSpan {
-                trace_id: cx.trace_id,
-                span_id,
-                parent_id: Some(cx.span_id),
-                name: operation.clone(),
+                context,
+                parent_id: Some(parent_id),
+                parent_is_remote: false,
+                name: operation.clone().into(),
                 kind: SpanKind::Client,
                 start: started_at,
                 end: started_at + started.elapsed(),
                 attributes: vec![
-                    ("peer.service", self.module.to_owned()),
-                    ("shop.outcome", format!("{outcome:?}")),
-                    ("shop.retries", retries.to_string()),
+                    KeyValue::new("peer.service", self.module),
+                    KeyValue::new("shop.outcome", format!("{outcome:?}")),
+                    KeyValue::new("shop.retries", i64::from(retries)),
                 ],
                 error: outcome.is_failure(),
             });
@@ -213,7 +214,7 @@ impl RemoteClient {
         path: &str,
         body: Option<&B>,
         timeout: Duration,
-        trace: Option<(&str, Option<&str>)>,
+        trace_headers: &[(&'static str, String)],
     ) -> (Result<reqwest::Response, RemoteError>, Outcome) {
         let url = format!("{}/internal/v1/{}{path}", self.base, self.module);
         let mut request = self.http.request(method.clone(), url).timeout(timeout);
@@ -223,8 +224,8 @@ impl RemoteClient {
         if let Ok(id) = REQUEST_ID.try_with(Clone::clone) {
             request = request.header(REQUEST_ID_HEADER.as_str(), id);
         }
-        if let Some((traceparent, tracestate)) = trace {
-            request = trace_headers(request, traceparent, tracestate);
+        for (name, value) in trace_headers {
+            request = request.header(*name, value);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -278,20 +279,6 @@ impl RemoteClient {
 
 /// Carries the request's trace on to the called module, with a new span id.
 fn with_trace(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    match TRACE.try_with(|trace| (trace.child_traceparent().0, trace.tracestate.clone())) {
-        Ok((traceparent, tracestate)) => trace_headers(request, &traceparent, tracestate.as_deref()),
-        Err(_) => request,
-    }
-}
-
-fn trace_headers(
-    request: reqwest::RequestBuilder,
-    traceparent: &str,
-    tracestate: Option<&str>,
-) -> reqwest::RequestBuilder {
-    let request = request.header(TRACEPARENT, traceparent);
-    match tracestate {
-        Some(state) => request.header(TRACESTATE, state),
-        None => request,
-    }
+    let headers = TRACE.try_with(|trace| headers_for(&trace.child())).unwrap_or_default();
+    headers.into_iter().fold(request, |request, (name, value)| request.header(name, value))
 }
