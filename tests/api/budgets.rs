@@ -76,7 +76,7 @@ async fn placing_and_paying_an_order_cost_a_fixed_number_of_statements() {
     for (size, lines) in [(1, 1), (30, 1), (30, 3)] {
         let (app, customer, ids) = shop_with(size).await;
         let chosen: Vec<&String> = ids.iter().take(lines).collect();
-        // catalog: lookup; BEGIN, the reservation, the stock of every line in one UPDATE, COMMIT.
+        // catalog: the offers (prices); BEGIN, the reservation, the stock of every line in one UPDATE, COMMIT.
         // orders: the order as placing (its intent, before the stock), then pending_payment.
         let place_budget = budget(&[("catalog", 5), ("orders", 2)]);
         let (order, spent) = cost(&app, place(&app, &customer, &chosen)).await;
@@ -91,4 +91,21 @@ async fn placing_and_paying_an_order_cost_a_fixed_number_of_statements() {
         assert_eq!(product.status(), StatusCode::OK);
         assert_eq!(body(product).await["stock"], 998, "the stock taken by the order");
     }
+}
+
+/// Orders price their lines from the catalog's offers, which the catalog keeps
+/// for up to a second (`read_cache.rs`): an order for products priced within that
+/// second spends no statement on their prices.
+#[tokio::test]
+async fn an_order_priced_within_the_second_skips_the_price_lookup() {
+    let (app, customer, ids) = shop_with(2).await;
+    let chosen: Vec<&String> = ids.iter().collect();
+    let priced = std::time::Instant::now();
+    let (_, spent) = cost(&app, place(&app, &customer, &chosen)).await;
+    assert_eq!(spent, budget(&[("catalog", 5), ("orders", 2)]), "the first order reads the prices");
+    let (order, spent) = cost(&app, place(&app, &customer, &chosen)).await;
+    if priced.elapsed() < std::time::Duration::from_millis(500) {
+        assert_eq!(spent, budget(&[("catalog", 4), ("orders", 2)]), "the second finds them kept");
+    }
+    assert_eq!(order["total_cents"], 2 * 100 + 2 * 101, "priced as the catalog says");
 }

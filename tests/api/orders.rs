@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::catalog::{create_product, stock_of};
+use crate::catalog::{create_product, stock_in, stock_of};
 use crate::helpers::{assert_problem, body, spawn_app, spawn_app_with, TestApp, User};
 
 async fn order(app: &TestApp, user: &User, items: Value) -> reqwest::Response {
@@ -456,4 +456,53 @@ async fn malformed_order_requests_are_problems() {
         app.get("/api/v1/orders/not-a-uuid", Some(&customer.access)).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+/// Orders price their lines with the catalog's offers, which a replica keeps
+/// for at most a second (`read_cache.rs`): the replica that changed a price
+/// charges it at once, any other within a second of the change. An offer kept
+/// from before an archive never sells the product: the reservation refuses it.
+#[tokio::test]
+async fn no_replica_charges_a_price_older_than_a_second() {
+    let a = spawn_app().await;
+    let b = a.replica().await;
+    let admin = a.admin("price-admin@example.com").await;
+    let customer = a.customer("price-customer@example.com").await;
+    let product = create_product(&a, &admin, "PRICE-1", 100, 50).await;
+    let path = format!("/api/v1/catalog/products/{}", id(&product));
+    let line = json!([{"product_id": id(&product), "quantity": 1}]);
+    let unit_price = |order: Value| order["items"][0]["unit_price_cents"].clone();
+
+    let mut placed = 2; // the first on b and the one on a
+    let kept_by_b = std::time::Instant::now();
+    let first = order(&b, &customer, line.clone()).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(unit_price(body(first).await), 100);
+
+    let changed = a.send_json(Method::PATCH, &path, Some(&admin.access), &json!({"price_cents": 250})).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let written = std::time::Instant::now();
+    assert_eq!(unit_price(body(order(&a, &customer, line.clone()).await).await), 250, "a charges its change");
+    if kept_by_b.elapsed() < std::time::Duration::from_millis(500) {
+        assert_eq!(
+            unit_price(body(order(&b, &customer, line.clone()).await).await),
+            100,
+            "b prices from what it kept"
+        );
+        placed += 1;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1).saturating_sub(written.elapsed())).await;
+    assert_eq!(
+        unit_price(body(order(&b, &customer, line.clone()).await).await),
+        250,
+        "a second after the change"
+    );
+    placed += 1;
+
+    // b now keeps the product as active; a archives it.
+    let archived = a.send_json(Method::DELETE, &path, Some(&admin.access), &json!({})).await;
+    assert_eq!(archived.status(), StatusCode::NO_CONTENT);
+    let refused = order(&b, &customer, line).await;
+    assert_problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "unknown_products").await;
+    assert_eq!(stock_in(&a, &id(&product)).await, 50 - placed, "each order took one; the refused one none");
 }

@@ -24,11 +24,11 @@ async fn a_dependency_that_keeps_failing_is_refused_at_once_by_its_breaker() {
         std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let catalog = catalog_at(&format!("http://127.0.0.1:{closed_port}"));
     for _ in 0..5 {
-        let failed = catalog.get_products(vec![Uuid::now_v7()]).await;
+        let failed = catalog.offers(vec![Uuid::now_v7()]).await;
         assert!(matches!(failed, Err(CatalogError::Unavailable(_))), "{failed:?}");
     }
     let started = Instant::now();
-    let refused = catalog.get_products(vec![Uuid::now_v7()]).await;
+    let refused = catalog.offers(vec![Uuid::now_v7()]).await;
     assert!(started.elapsed() < Duration::from_millis(50), "an open breaker answers at once");
     match refused {
         Err(CatalogError::Unavailable(why)) => assert!(why.contains("circuit breaker"), "{why}"),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use catalog_api::{CatalogApi, CatalogError, ProductDto, Reservation, ReserveRequest};
+use catalog_api::{CatalogApi, CatalogError, ProductOffer, Reservation, ReserveRequest};
 use kernel::auth::{AuthUser, Role};
 use kernel::db::Database;
 use kernel::ApiError;
@@ -57,8 +57,8 @@ struct FlakyUsers(Arc<dyn UsersApi>, Arc<Faults>);
 
 #[async_trait::async_trait]
 impl CatalogApi for FlakyCatalog {
-    async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>, CatalogError> {
-        self.0.get_products(ids).await
+    async fn offers(&self, ids: Vec<Uuid>) -> Result<Vec<ProductOffer>, CatalogError> {
+        self.0.offers(ids).await
     }
     async fn reserve(&self, request: ReserveRequest) -> Result<Reservation, CatalogError> {
         if self.1.has(Fault::Reserve) {
@@ -131,8 +131,8 @@ impl UsersApi for FlakyUsers {
 
 /// An orders service over the test app's databases, with faults to inject.
 struct Saga {
-    /// Keeps the app (and its databases) alive for the test.
-    _app: TestApp,
+    /// The app: keeps its databases alive, and holds the catalog's stock.
+    app: TestApp,
     orders: OrdersService,
     catalog: Arc<dyn CatalogApi>,
     payments: Arc<dyn PaymentsApi>,
@@ -172,7 +172,7 @@ async fn saga(ttl: Duration) -> Saga {
     Saga {
         customer: as_user(&customer_user.id, Role::Customer),
         admin: as_user(&admin_user.id, Role::Admin),
-        _app: app,
+        app,
         orders,
         catalog,
         payments,
@@ -193,7 +193,7 @@ impl Saga {
         }
     }
     async fn stock(&self) -> i64 {
-        stock_in(self.catalog.as_ref(), &self.product_id().to_string()).await
+        stock_in(&self.app, &self.product_id().to_string()).await
     }
     async fn order_count(&self) -> i64 {
         let page = kernel::pagination::PageParams::default().validate().expect("page");

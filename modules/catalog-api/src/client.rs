@@ -1,7 +1,7 @@
 use kernel::http::RemoteClient;
 use uuid::Uuid;
 
-use crate::{CatalogApi, CatalogError, LookupRequest, ProductDto, Reservation, ReserveRequest};
+use crate::{CatalogApi, CatalogError, LookupRequest, ProductOffer, Reservation, ReserveRequest};
 
 /// [`CatalogApi`] over `/internal/v1/catalog`, for processes that do not host the module.
 pub struct HttpCatalog {
@@ -16,7 +16,7 @@ impl HttpCatalog {
 
 #[async_trait::async_trait]
 impl CatalogApi for HttpCatalog {
-    async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>, CatalogError> {
+    async fn offers(&self, ids: Vec<Uuid>) -> Result<Vec<ProductOffer>, CatalogError> {
         Ok(self.remote.post("/products/lookup", &LookupRequest { ids }).await?)
     }
 

@@ -22,6 +22,20 @@ pub struct ProductDto {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What orders need of a product to price a line: it never carries stock (the
+/// reservation decides that), so it may be kept between a catalog's writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductOffer {
+    pub id: Uuid,
+    pub name: String,
+    /// Integer minor units (cents).
+    pub price_cents: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Archived products are inactive: not orderable.
+    pub active: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LookupRequest {
     pub ids: Vec<Uuid>,

@@ -7,8 +7,8 @@ mod error;
 
 pub use client::HttpCatalog;
 pub use dto::{
-    LookupRequest, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest, Shortfall,
-    MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
+    LookupRequest, ProductDto, ProductOffer, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
+    Shortfall, MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
 };
 pub use error::*;
 
@@ -27,14 +27,17 @@ fn remote(client: RemoteClient, provided: &mut Provided) {
     provided.provide::<dyn CatalogApi>(Arc::new(HttpCatalog::new(client)));
 }
 
-/// Stock reservations follow one order through a saga: `reserve` when the
+/// Orders price their lines with `offers`. Stock reservations follow one order through a saga: `reserve` when the
 /// order is placed, then `commit` when it is paid or `release` when it is
 /// cancelled or expires; `restock` returns committed stock on a refund.
 /// Every call is idempotent by order id.
 #[async_trait::async_trait]
 pub trait CatalogApi: Send + Sync {
-    /// The products that exist among `ids` (archived ones included, with `active: false`).
-    async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>, CatalogError>;
+    /// The products that exist among `ids` (archived ones included, with
+    /// `active: false`), as orders price them: as of at most
+    /// `catalog.read_cache_ttl` (1 s) ago, and as of this catalog's own last
+    /// change of them. A product archived meanwhile is still refused by `reserve`.
+    async fn offers(&self, ids: Vec<Uuid>) -> Result<Vec<ProductOffer>, CatalogError>;
 
     /// Takes stock for every line or for none. Repeating the call with the same
     /// lines returns the same reservation; other lines for the same order are a conflict.

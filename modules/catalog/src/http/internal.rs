@@ -1,7 +1,7 @@
 //! `/internal/v1/catalog`: the server side of `catalog_api::HttpCatalog`.
 
 use actix_web::{web, HttpResponse};
-use catalog_api::{CatalogApi, LookupRequest, ProductDto, Reservation, ReserveRequest};
+use catalog_api::{CatalogApi, LookupRequest, ProductOffer, Reservation, ReserveRequest};
 use kernel::ApiError;
 use uuid::Uuid;
 
@@ -18,8 +18,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/reservations/{order_id}/restock").post(restock));
 }
 
-async fn lookup(catalog: Service, body: web::Json<LookupRequest>) -> Answer<web::Json<Vec<ProductDto>>> {
-    Ok(web::Json(catalog.get_products(body.into_inner().ids).await?))
+async fn lookup(catalog: Service, body: web::Json<LookupRequest>) -> Answer<web::Json<Vec<ProductOffer>>> {
+    Ok(web::Json(catalog.offers(body.into_inner().ids).await?))
 }
 
 async fn reserve(catalog: Service, body: web::Json<ReserveRequest>) -> Answer<web::Json<Reservation>> {

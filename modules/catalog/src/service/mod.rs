@@ -1,12 +1,12 @@
 //! The catalog's rules: products and categories for the public API
-//! (`products.rs`, answered through `read_cache.rs`), stock reservations for
-//! orders (`reservations.rs`).
+//! (`products.rs`, answered through `read_cache.rs`), offers and stock
+//! reservations for orders (`reservations.rs`, offers kept in `read_cache.rs` too).
 
 mod products;
 mod read_cache;
 mod reservations;
 
-use catalog_api::{CatalogError, ProductDto};
+use catalog_api::{CatalogError, ProductDto, ProductOffer};
 use kernel::db::{stored_id, Database};
 
 use crate::store::products::ProductRow;
@@ -46,5 +46,15 @@ fn product_dto(row: ProductRow) -> Result<ProductDto> {
         active: row.active,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
+    })
+}
+
+fn offer(row: ProductRow) -> Result<ProductOffer> {
+    Ok(ProductOffer {
+        id: stored_id(&row.id)?,
+        name: row.name,
+        price_cents: row.price_cents,
+        currency: row.currency,
+        active: row.active,
     })
 }

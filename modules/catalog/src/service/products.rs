@@ -168,7 +168,7 @@ impl CatalogService {
             })
             .await?;
         let product = product_dto(saved)?;
-        self.cache.forget([product.id]);
+        self.cache.forget_products(&[product.id]);
         Ok(product)
     }
 
@@ -231,7 +231,7 @@ impl CatalogService {
                 .map_err(TxError::into_inner)
             })
             .await;
-        self.cache.forget([id]);
+        self.cache.forget_products(&[id]);
         changed
     }
 
@@ -240,7 +240,7 @@ impl CatalogService {
         let key = id.to_string();
         let stock = update.stock;
         let changed = self.db.query(move |c| store::set_stock(c, &key, stock, kernel::now())).await?;
-        self.cache.forget([id]);
+        self.cache.forget_stock(&[id]);
         match changed {
             0 => Err(CatalogError::ProductNotFound),
             _ => self.product(id).await,

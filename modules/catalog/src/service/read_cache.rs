@@ -1,12 +1,16 @@
-//! The public catalog reads (a product, a page of the list), kept as the JSON
-//! they were answered with, for at most `catalog.read_cache_ttl` (1 s at most)
-//! counted from the moment their database read began. So no replica answers
-//! with a price or a stock older than a write by more than that; and this replica forgets what its own
-//! writes change at once (a product's entry and every list page), so it reads
-//! its own writes. The orders module's lookups (prices to charge) never use it.
+//! What the catalog keeps of its reads, for at most `catalog.read_cache_ttl`
+//! (1 s at most) counted from the moment their database read began:
+//! - the public reads (a product, a page of the list), as the JSON they were answered with;
+//! - the offers orders price their lines with (name, price, currency, active; no stock).
 //!
-//! Why: a list page costs the database ten times a product read, and a
-//! popular product or the first page is asked for many times a second.
+//! So no replica answers with a price or a stock older than a write by more than
+//! that, and this replica forgets what its own writes change at once, so it reads
+//! its own writes. An offer holds no stock, so reservations leave offers alone:
+//! only a change of the product itself forgets them.
+//!
+//! Why: a list page costs the database ten times a product read, a popular
+//! product or the first page is asked for many times a second, and every order
+//! would otherwise read its products' prices once more just before reserving them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
+use catalog_api::ProductOffer;
 use uuid::Uuid;
 
 /// Bounds on what is kept; a full map starts over.
@@ -21,18 +26,72 @@ const MAX_PRODUCTS: usize = 4096;
 const MAX_PAGES: usize = 256;
 
 #[derive(Clone)]
-struct Entry {
+struct Entry<V> {
     read_at: Instant,
-    json: Bytes,
+    value: V,
+}
+
+/// Entries of one kind, each fresh for the TTL from its read.
+struct Kept<K, V> {
+    entries: Mutex<HashMap<K, Entry<V>>>,
+    max: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Kept<K, V> {
+    fn new(max: usize) -> Self {
+        Self { entries: Mutex::default(), max }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V>>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn fresh<Q>(&self, key: &Q, ttl: Duration) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.lock().get(key).filter(|e| e.read_at.elapsed() < ttl).map(|e| e.value.clone())
+    }
+
+    fn keep(&self, entries: impl IntoIterator<Item = (K, V)>, read_at: Instant, ttl: Duration) {
+        let mut kept = self.lock();
+        for (key, value) in entries {
+            if kept.len() >= self.max {
+                kept.retain(|_, e| e.read_at.elapsed() < ttl);
+                if kept.len() >= self.max {
+                    kept.clear();
+                }
+            }
+            kept.insert(key, Entry { read_at, value });
+        }
+    }
+
+    fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a K>)
+    where
+        K: 'a,
+    {
+        let mut kept = self.lock();
+        for key in keys {
+            kept.remove(key);
+        }
+    }
+
+    fn clear(&self) {
+        self.lock().clear();
+    }
 }
 
 pub struct ReadCache {
     /// How stale an answer may be (`catalog.read_cache_ttl`, at most 1 s); zero keeps nothing.
     ttl: Duration,
-    products: Mutex<HashMap<Uuid, Entry>>,
-    pages: Mutex<HashMap<String, Entry>>,
+    products: Kept<Uuid, Bytes>,
+    pages: Kept<String, Bytes>,
+    offers: Kept<Uuid, ProductOffer>,
     /// Moves on with every write, so an answer read before a write is not kept after it.
     writes: AtomicU64,
+    /// Moves on with every change of a product itself (not of its stock), for the offers.
+    product_writes: AtomicU64,
 }
 
 /// When a read began, to keep its answer only if no write came in meanwhile.
@@ -40,88 +99,95 @@ pub struct ReadCache {
 pub struct ReadStart {
     at: Instant,
     writes: u64,
+    product_writes: u64,
 }
 
 impl ReadCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, products: Mutex::default(), pages: Mutex::default(), writes: AtomicU64::new(0) }
+        Self {
+            ttl,
+            products: Kept::new(MAX_PRODUCTS),
+            pages: Kept::new(MAX_PAGES),
+            offers: Kept::new(MAX_PRODUCTS),
+            writes: AtomicU64::new(0),
+            product_writes: AtomicU64::new(0),
+        }
     }
 
     pub fn start_read(&self) -> ReadStart {
-        ReadStart { at: Instant::now(), writes: self.writes.load(Ordering::Acquire) }
+        ReadStart {
+            at: Instant::now(),
+            writes: self.writes.load(Ordering::Acquire),
+            product_writes: self.product_writes.load(Ordering::Acquire),
+        }
     }
 
     pub fn product(&self, id: Uuid) -> Option<Bytes> {
-        fresh(&self.products, &id, self.ttl)
+        self.products.fresh(&id, self.ttl)
     }
 
     pub fn page(&self, query: &str) -> Option<Bytes> {
-        fresh(&self.pages, query, self.ttl)
+        self.pages.fresh(query, self.ttl)
+    }
+
+    /// The fresh offers among `ids`, and the ids that must be read.
+    pub fn offers(&self, ids: &[Uuid]) -> (Vec<ProductOffer>, Vec<Uuid>) {
+        let (mut found, mut missing) = (Vec::with_capacity(ids.len()), Vec::new());
+        for id in ids {
+            match self.offers.fresh(id, self.ttl) {
+                Some(offer) => found.push(offer),
+                None => missing.push(*id),
+            }
+        }
+        (found, missing)
     }
 
     /// Keeps a product's JSON, read from the database since `start`.
     pub fn keep_product(&self, id: Uuid, start: ReadStart, json: Bytes) {
-        if self.unchanged_since(start) {
-            keep(&self.products, id, Entry { read_at: start.at, json }, MAX_PRODUCTS, self.ttl);
+        if self.kept_at_all() && self.writes.load(Ordering::Acquire) == start.writes {
+            self.products.keep([(id, json)], start.at, self.ttl);
         }
     }
 
     pub fn keep_page(&self, query: String, start: ReadStart, json: Bytes) {
-        if self.unchanged_since(start) {
-            keep(&self.pages, query, Entry { read_at: start.at, json }, MAX_PAGES, self.ttl);
+        if self.kept_at_all() && self.writes.load(Ordering::Acquire) == start.writes {
+            self.pages.keep([(query, json)], start.at, self.ttl);
         }
     }
 
-    fn unchanged_since(&self, start: ReadStart) -> bool {
-        !self.ttl.is_zero() && self.writes.load(Ordering::Acquire) == start.writes
+    /// Keeps offers read from the database since `start`.
+    pub fn keep_offers(&self, start: ReadStart, offers: &[ProductOffer]) {
+        if self.kept_at_all() && self.product_writes.load(Ordering::Acquire) == start.product_writes {
+            self.offers.keep(offers.iter().map(|o| (o.id, o.clone())), start.at, self.ttl);
+        }
     }
 
-    /// This replica changed these products: their entries and every page go.
-    pub fn forget(&self, products: impl IntoIterator<Item = Uuid>) {
+    fn kept_at_all(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    /// This replica changed these products' stock: their entries and every page go.
+    pub fn forget_stock(&self, products: &[Uuid]) {
         self.writes.fetch_add(1, Ordering::AcqRel);
-        let mut kept = lock(&self.products);
-        for id in products {
-            kept.remove(&id);
-        }
-        drop(kept);
-        lock(&self.pages).clear();
+        self.products.forget(products);
+        self.pages.clear();
     }
 
-    /// This replica changed stock it cannot name here (a release, a restock): everything goes.
-    pub fn forget_all(&self) {
+    /// This replica changed stock it cannot name here (a release, a restock):
+    /// every public answer goes.
+    pub fn forget_all_stock(&self) {
         self.writes.fetch_add(1, Ordering::AcqRel);
-        lock(&self.products).clear();
-        lock(&self.pages).clear();
+        self.products.clear();
+        self.pages.clear();
     }
-}
 
-fn lock<K, V>(map: &Mutex<HashMap<K, V>>) -> std::sync::MutexGuard<'_, HashMap<K, V>> {
-    map.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn fresh<K, Q>(map: &Mutex<HashMap<K, Entry>>, key: &Q, ttl: Duration) -> Option<Bytes>
-where
-    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
-    Q: std::hash::Hash + Eq + ?Sized,
-{
-    lock(map).get(key).filter(|e| e.read_at.elapsed() < ttl).map(|e| e.json.clone())
-}
-
-fn keep<K: std::hash::Hash + Eq>(
-    map: &Mutex<HashMap<K, Entry>>,
-    key: K,
-    entry: Entry,
-    max: usize,
-    ttl: Duration,
-) {
-    let mut kept = lock(map);
-    if kept.len() >= max {
-        kept.retain(|_, e| e.read_at.elapsed() < ttl);
-        if kept.len() >= max {
-            kept.clear();
-        }
+    /// This replica changed these products themselves (name, price, activity, …):
+    /// their offers go too.
+    pub fn forget_products(&self, products: &[Uuid]) {
+        self.product_writes.fetch_add(1, Ordering::AcqRel);
+        self.forget_stock(products);
+        self.offers.forget(products);
     }
-    kept.insert(key, entry);
 }
 
 #[cfg(test)]
@@ -130,11 +196,17 @@ mod tests {
 
     const TTL: Duration = Duration::from_secs(1);
 
+    fn offer(id: Uuid) -> ProductOffer {
+        ProductOffer { id, name: "Mug".into(), price_cents: 100, currency: "EUR".into(), active: true }
+    }
+
     #[test]
     fn a_zero_ttl_keeps_nothing() {
         let cache = ReadCache::new(Duration::ZERO);
         cache.keep_product(Uuid::nil(), cache.start_read(), Bytes::from_static(b"{}"));
+        cache.keep_offers(cache.start_read(), &[offer(Uuid::nil())]);
         assert!(cache.product(Uuid::nil()).is_none());
+        assert_eq!(cache.offers(&[Uuid::nil()]).1, [Uuid::nil()]);
     }
 
     #[test]
@@ -144,12 +216,14 @@ mod tests {
         cache.keep_product(id, cache.start_read(), Bytes::from_static(b"{}"));
         assert!(cache.product(id).is_some());
         cache.keep_page("page=1".into(), cache.start_read(), Bytes::from_static(b"[]"));
-        cache.forget([id]);
+        cache.forget_stock(&[id]);
         assert!(cache.product(id).is_none() && cache.page("page=1").is_none());
         let mut old = cache.start_read();
         old.at = Instant::now().checked_sub(TTL).expect("a second ago");
         cache.keep_product(id, old, Bytes::from_static(b"{}"));
         assert!(cache.product(id).is_none(), "read a TTL ago: too old to answer with");
+        cache.keep_offers(old, &[offer(id)]);
+        assert_eq!(cache.offers(&[id]).1, [id], "an offer read a TTL ago is too old too");
     }
 
     #[test]
@@ -157,8 +231,27 @@ mod tests {
         let cache = ReadCache::new(TTL);
         let id = Uuid::from_u128(1);
         let start = cache.start_read();
-        cache.forget([id]);
+        cache.forget_stock(&[id]);
         cache.keep_product(id, start, Bytes::from_static(b"{}"));
         assert!(cache.product(id).is_none());
+
+        let start = cache.start_read();
+        cache.forget_products(&[id]);
+        cache.keep_offers(start, &[offer(id)]);
+        assert_eq!(cache.offers(&[id]).1, [id], "an offer read before a price change");
+    }
+
+    #[test]
+    fn stock_changes_keep_offers_and_product_changes_forget_them() {
+        let cache = ReadCache::new(TTL);
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let start = cache.start_read();
+        cache.forget_stock(&[a]);
+        cache.keep_offers(start, &[offer(a), offer(b)]);
+        assert_eq!(cache.offers(&[a, b]), (vec![offer(a), offer(b)], vec![]), "a reservation in between");
+        cache.forget_all_stock();
+        assert_eq!(cache.offers(&[a, b]).0.len(), 2, "a release changes no offer");
+        cache.forget_products(&[a]);
+        assert_eq!(cache.offers(&[a, b]), (vec![offer(b)], vec![a]));
     }
 }

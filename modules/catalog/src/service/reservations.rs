@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use catalog_api::{
-    CatalogApi, CatalogError, ProductDto, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
+    CatalogApi, CatalogError, ProductOffer, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
     Shortfall, MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
 };
 use kernel::db::{
@@ -11,7 +11,7 @@ use kernel::error::FieldError;
 use kernel::module::JobOutcome;
 use uuid::Uuid;
 
-use super::{product_dto, CatalogService, Result};
+use super::{offer, CatalogService, Result};
 use crate::store::products as product_store;
 use crate::store::reservations::{self as store, encode_lines, Line, ReservationRow};
 
@@ -221,7 +221,7 @@ impl CatalogService {
             })
             .await;
         if returns_stock {
-            self.cache.forget_all();
+            self.cache.forget_all_stock();
         }
         moved
     }
@@ -229,13 +229,21 @@ impl CatalogService {
 
 #[async_trait::async_trait]
 impl CatalogApi for CatalogService {
-    async fn get_products(&self, ids: Vec<Uuid>) -> Result<Vec<ProductDto>> {
+    async fn offers(&self, ids: Vec<Uuid>) -> Result<Vec<ProductOffer>> {
         if ids.len() > MAX_RESERVATION_LINES {
             return Err(CatalogError::invalid("ids", format!("at most {MAX_RESERVATION_LINES} ids")));
         }
-        let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let (mut offers, missing) = self.cache.offers(&ids);
+        if missing.is_empty() {
+            return Ok(offers);
+        }
+        let start = self.cache.start_read();
+        let keys: Vec<String> = missing.iter().map(Uuid::to_string).collect();
         let rows = self.db.query(move |c| product_store::find_many(c, &keys)).await?;
-        rows.into_iter().map(product_dto).collect()
+        let read = rows.into_iter().map(offer).collect::<Result<Vec<_>>>()?;
+        self.cache.keep_offers(start, &read);
+        offers.extend(read);
+        Ok(offers)
     }
 
     async fn reserve(&self, request: ReserveRequest) -> Result<Reservation> {
@@ -279,7 +287,7 @@ impl CatalogApi for CatalogService {
                 Err(CatalogError::Unavailable("the stock kept changing while reserving".into()))
             })
             .await;
-        self.cache.forget(products);
+        self.cache.forget_stock(&products);
         reserved
     }
 

@@ -1,4 +1,4 @@
-//! Placing an order: prices from the catalog, the address from users; the
+//! Placing an order: prices from the catalog's offers, the address from users; the
 //! order is written first as `placing` (the intent), then its stock is
 //! reserved, then it becomes `pending_payment`. A failure on the way undoes
 //! what was done; after a crash the reconciler finds the placing order and
@@ -37,7 +37,7 @@ impl OrdersService {
             ));
         }
 
-        let products = self.catalog.get_products(quantities.keys().copied().collect()).await?;
+        let products = self.catalog.offers(quantities.keys().copied().collect()).await?;
         let unknown: Vec<Uuid> = quantities
             .keys()
             .filter(|id| !products.iter().any(|p| p.id == **id && p.active))
