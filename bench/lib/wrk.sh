@@ -43,10 +43,11 @@ $report
 LUA
 }
 
-# run_wrk NAME BASE CONNECTIONS SCRIPT PATH: "rps p50 p99 errors" into $work/NAME
+# run_wrk NAME BASE CONNECTIONS SCRIPT PATH [SECONDS]: "rps p50 p99 errors" into
+# $work/NAME, after SECONDS (default $DURATION) of load.
 run_wrk() {
-  local name=$1 base=$2 connections=$3 script=$4 path=$5
-  wrk -t2 -c"$connections" -d"${DURATION}s" --timeout 5s -s "$script" "$base$path" >"$work/$name.wrk" 2>&1
+  local name=$1 base=$2 connections=$3 script=$4 path=$5 seconds=${6:-$DURATION}
+  wrk -t2 -c"$connections" -d"${seconds}s" --timeout 5s -s "$script" "$base$path" >"$work/$name.wrk" 2>&1
   awk '/^RESULT/ {print $2, $3, $4, $5}' "$work/$name.wrk" >"$work/$name"
   log "   $name: $(cat "$work/$name") (rps p50_ms p99_ms errors)"
 }
