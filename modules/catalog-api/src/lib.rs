@@ -27,9 +27,10 @@ fn remote(client: RemoteClient, provided: &mut Provided) {
     provided.provide::<dyn CatalogApi>(Arc::new(HttpCatalog::new(client)));
 }
 
-/// Orders price their lines with `offers`. Stock reservations follow one order through a saga: `reserve` when the
-/// order is placed, then `commit` when it is paid or `release` when it is
-/// cancelled or expires; `restock` returns committed stock on a refund.
+/// Orders price their lines with `offers`. Stock reservations follow one order
+/// through a saga: `reserve` when the order is placed, then `commit` when it is
+/// paid or `release` when it is cancelled or expires; `restock` returns
+/// committed stock on a refund.
 /// Every call is idempotent by order id.
 #[async_trait::async_trait]
 pub trait CatalogApi: Send + Sync {

@@ -25,7 +25,6 @@ use uuid::Uuid;
 const MAX_PRODUCTS: usize = 4096;
 const MAX_PAGES: usize = 256;
 
-#[derive(Clone)]
 struct Entry<V> {
     read_at: Instant,
     value: V,
@@ -67,10 +66,7 @@ impl<K: std::hash::Hash + Eq, V: Clone> Kept<K, V> {
         }
     }
 
-    fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a K>)
-    where
-        K: 'a,
-    {
+    fn forget(&self, keys: &[K]) {
         let mut kept = self.lock();
         for key in keys {
             kept.remove(key);
@@ -144,26 +140,28 @@ impl ReadCache {
 
     /// Keeps a product's JSON, read from the database since `start`.
     pub fn keep_product(&self, id: Uuid, start: ReadStart, json: Bytes) {
-        if self.kept_at_all() && self.writes.load(Ordering::Acquire) == start.writes {
+        if self.unchanged(&self.writes, start.writes) {
             self.products.keep([(id, json)], start.at, self.ttl);
         }
     }
 
     pub fn keep_page(&self, query: String, start: ReadStart, json: Bytes) {
-        if self.kept_at_all() && self.writes.load(Ordering::Acquire) == start.writes {
+        if self.unchanged(&self.writes, start.writes) {
             self.pages.keep([(query, json)], start.at, self.ttl);
         }
     }
 
     /// Keeps offers read from the database since `start`.
     pub fn keep_offers(&self, start: ReadStart, offers: &[ProductOffer]) {
-        if self.kept_at_all() && self.product_writes.load(Ordering::Acquire) == start.product_writes {
+        if self.unchanged(&self.product_writes, start.product_writes) {
             self.offers.keep(offers.iter().map(|o| (o.id, o.clone())), start.at, self.ttl);
         }
     }
 
-    fn kept_at_all(&self) -> bool {
-        !self.ttl.is_zero()
+    /// Whether an answer may be kept: the cache is on and `writes` has not
+    /// moved on since the read saw it at `seen`.
+    fn unchanged(&self, writes: &AtomicU64, seen: u64) -> bool {
+        !self.ttl.is_zero() && writes.load(Ordering::Acquire) == seen
     }
 
     /// This replica changed these products' stock: their entries and every page go.
