@@ -420,6 +420,43 @@ async fn thirty_customers_race_for_five_units() {
     assert_eq!(body(app.get("/api/v1/orders", Some(&admin.access)).await).await["total"], 5);
 }
 
+/// Orders placed at the same moment have their rows written together
+/// (`kernel::db::Combined`): each must still be exactly the order its request made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orders_placed_at_the_same_moment_are_each_recorded_as_made() {
+    let app = spawn_app().await;
+    let admin = app.admin("together-admin@example.com").await;
+    let customer = app.customer("together@example.com").await;
+    let product = create_product(&app, &admin, "TOGETHER", 100, 1000).await;
+    let product_id = id(&product);
+    let attempts: Vec<_> = (1..=20)
+        .map(|quantity| {
+            let request = app
+                .client
+                .post(app.url("/api/v1/orders"))
+                .bearer_auth(&customer.access)
+                .json(&json!({"items": [{"product_id": product_id, "quantity": quantity}]}));
+            tokio::spawn(async move {
+                let response = request.send().await.expect("order");
+                (quantity, response.status(), response.json::<Value>().await.expect("json"))
+            })
+        })
+        .collect();
+    for attempt in attempts {
+        let (quantity, status, placed) = attempt.await.expect("task");
+        assert_eq!(status, StatusCode::CREATED, "{placed}");
+        assert_eq!(placed["status"], "pending_payment");
+        let path = format!("/api/v1/orders/{}", id(&placed));
+        let stored = body(app.get(&path, Some(&customer.access)).await).await;
+        assert_eq!(stored["status"], "pending_payment");
+        assert_eq!(stored["total_cents"], 100 * quantity, "order of {quantity} units");
+        assert_eq!(stored["items"][0]["quantity"], quantity);
+        assert_eq!(stored["updated_at"], placed["updated_at"]);
+    }
+    assert_eq!(stock_in(&app, &product_id).await, 1000 - (1..=20).sum::<i64>());
+    assert_eq!(body(app.get("/api/v1/orders", Some(&customer.access)).await).await["total"], 20);
+}
+
 #[tokio::test]
 async fn malformed_order_requests_are_problems() {
     let app = spawn_app().await;

@@ -1,6 +1,7 @@
 //! Per-module databases: a fixed set of connection threads per module (blocking
 //! Diesel work never runs on the async threads), migrations per backend.
 
+mod combine;
 mod connection;
 pub mod migrate;
 mod prepared;
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+pub use combine::{Combined, WriteMany};
 pub use connection::{establish, is_connection_lost, ConnectError, DbConnection};
 pub use migrate::{MigrationStatus, ModuleMigrations};
 pub use prepared::{execute, PortableStatement};

@@ -104,8 +104,7 @@ impl OrdersService {
             created_at: now,
             updated_at: now,
         };
-        let intent = order.clone();
-        self.db.query(move |c| store::insert(c, &intent)).await?;
+        self.intents.write(order.clone()).await?;
 
         let reserve = ReserveRequest {
             order_id,
@@ -124,10 +123,9 @@ impl OrdersService {
             return Err(e.into());
         }
 
-        let (key, at) = (order.id.clone(), kernel::now());
-        match self.db.query(move |c| store::placed(c, &key, at)).await {
-            Ok(1) => {}
-            Ok(_) => {
+        let at = match self.placements.write(order.id.clone()).await {
+            Ok(Some(at)) => at,
+            Ok(None) => {
                 // The reconciler gave up on this slow request and removed the
                 // order: nobody will pay for this stock.
                 self.release_quietly(order_id).await;
@@ -139,7 +137,7 @@ impl OrdersService {
                 tracing::warn!(%order_id, error = %e, "placing order left for the reconciler");
                 return Err(e.into());
             }
-        }
+        };
         tracing::info!(%order_id, total_cents = total, "order placed");
         order.status = OrderStatus::PendingPayment.as_str().into();
         order.updated_at = at;

@@ -16,8 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use catalog_api::CatalogApi;
+use chrono::NaiveDateTime;
 use kernel::auth::AuthUser;
-use kernel::db::{stored_id, Database};
+use kernel::db::{stored_id, Combined, Database};
 use kernel::pagination::{Page, PageRequest};
 use kernel::ApiError;
 use orders_api::{OrderDto, OrderItemDto, OrderStatus, ShippingAddress, ORDER_NOT_FOUND};
@@ -28,6 +29,7 @@ use uuid::Uuid;
 pub use idempotency::{Begun, StoredAnswer};
 
 use crate::store::orders::{self as store, OrderRow};
+use crate::store::placing;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -37,6 +39,10 @@ const HOLD_GRACE: Duration = Duration::from_secs(300);
 
 pub struct OrdersService {
     db: Database,
+    /// Orders written as `placing`, many at once when requests meet.
+    intents: Combined<OrderRow, ()>,
+    /// Placing orders marked `pending_payment`, many at once when requests meet.
+    placements: Combined<String, Option<NaiveDateTime>>,
     catalog: Arc<dyn CatalogApi>,
     payments: Arc<dyn PaymentsApi>,
     users: Arc<dyn UsersApi>,
@@ -51,7 +57,9 @@ impl OrdersService {
         users: Arc<dyn UsersApi>,
         reservation_ttl: Duration,
     ) -> Self {
-        Self { db, catalog, payments, users, reservation_ttl }
+        let intents = Combined::new(db.clone(), placing::MAX_PER_STATEMENT, placing::insert_placing);
+        let placements = Combined::new(db.clone(), placing::MAX_PER_STATEMENT, placing::mark_placed);
+        Self { db, intents, placements, catalog, payments, users, reservation_ttl }
     }
 
     pub fn database(&self) -> &Database {

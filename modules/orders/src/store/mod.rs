@@ -2,5 +2,6 @@
 
 pub mod idempotency;
 pub mod orders;
+pub mod placing;
 
 pub type QueryResult<T> = Result<T, diesel::result::Error>;

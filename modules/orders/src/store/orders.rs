@@ -4,7 +4,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use kernel::db::{execute, DbBackend, DbConnection};
 use kernel::pagination::PageRequest;
-use orders_api::OrderStatus;
 use serde::{Deserialize, Serialize};
 
 use super::QueryResult;
@@ -69,10 +68,6 @@ pub fn encode(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("strings and integers always serialize")
 }
 
-pub fn insert(conn: &mut DbConnection, order: &OrderRow) -> QueryResult<()> {
-    diesel::insert_into(orders::table).values(order).execute(conn).map(drop)
-}
-
 /// The order, unless it is still being placed.
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderRow>> {
     orders::table
@@ -106,15 +101,6 @@ pub fn list(
         .load(conn)?;
     let total = visible(user_id).count().get_result(conn)?;
     Ok((rows, total))
-}
-
-/// placing → pending_payment, once the stock is reserved: 1 if this call moved it.
-pub fn placed(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
-    execute(
-        conn,
-        diesel::update(orders::table.filter(orders::id.eq(id).and(orders::status.eq(PLACING))))
-            .set((orders::status.eq(OrderStatus::PendingPayment.as_str()), orders::updated_at.eq(at))),
-    )
 }
 
 /// Deletes an order that never got past placing: 1 if this call removed it.
