@@ -437,6 +437,71 @@ async fn fifty_concurrent_reservations_never_oversell() {
     race(&app, over_http(&app), &remote).await;
 }
 
+/// Reservations that wait for the same turn are made together (one
+/// transaction), or, when one of them cannot be served, each alone: either way
+/// each gets the answer it would have had alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reservations_made_together_each_get_their_own_answer() {
+    let app = spawn_app().await;
+    let admin = app.admin("together-admin@example.com").await;
+    let shared = create_product(&app, &admin, "TOGETHER-SHARED", 100, 10).await;
+    let scarce = create_product(&app, &admin, "TOGETHER-SCARCE", 100, 1).await;
+    // One connection, held while the reservations queue, so they share one turn.
+    let url = app.settings.database_url("catalog");
+    let one = kernel::config::DatabaseSettings { pool_size: Some(1), ..app.settings.database.clone() };
+    let db = kernel::db::Database::connect("catalog", &url, &one).expect("catalog db");
+    let service = Arc::new(catalog::CatalogService::new(db.clone()));
+
+    let reserve_in_one_turn = |batch: Vec<Vec<ReservationLine>>| {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = tokio::spawn({
+            let db = db.clone();
+            async move { db.query(move |_| Ok(released.recv().ok())).await }
+        });
+        let service = service.clone();
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let calls: Vec<_> = batch
+                .into_iter()
+                .map(|lines| {
+                    let service = service.clone();
+                    let request = ReserveRequest { order_id: Uuid::now_v7(), lines, hold_seconds: 60 };
+                    tokio::spawn(async move { service.reserve(request).await })
+                })
+                .collect();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            drop(release);
+            holder.await.expect("holder").expect("held");
+            let mut answers = Vec::new();
+            for call in calls {
+                answers.push(call.await.expect("task"));
+            }
+            answers
+        }
+    };
+
+    // All can be served: made together, in one transaction of four statements
+    // (begin, both rows in one INSERT, the stock in one UPDATE, commit) instead of eight.
+    let before = db.statements();
+    let answers = reserve_in_one_turn(vec![vec![line(&shared, 2)], vec![line(&shared, 3)]]).await;
+    assert!(answers.iter().all(|a| matches!(a, Ok(r) if r.status == ReservationStatus::Held)), "{answers:?}");
+    assert_eq!(db.statements() - before, 4);
+    assert_eq!(stock_in(&app, shared["id"].as_str().expect("id")).await, 5);
+
+    // One cannot be served: the others are still made, that one is refused and takes nothing.
+    let answers = reserve_in_one_turn(vec![
+        vec![line(&shared, 1)],
+        vec![line(&scarce, 2)],
+        vec![line(&shared, 4), line(&scarce, 1)],
+    ])
+    .await;
+    assert!(answers[0].is_ok(), "{answers:?}");
+    assert!(matches!(answers[1], Err(CatalogError::InsufficientStock { .. })), "{answers:?}");
+    assert!(answers[2].is_ok(), "{answers:?}");
+    assert_eq!(stock_in(&app, shared["id"].as_str().expect("id")).await, 0);
+    assert_eq!(stock_in(&app, scarce["id"].as_str().expect("id")).await, 0);
+}
+
 #[tokio::test]
 async fn expired_reservations_are_released_by_the_catalog() {
     let app = spawn_app().await;

@@ -6,8 +6,8 @@ mod products;
 mod read_cache;
 mod reservations;
 
-use catalog_api::{CatalogError, ProductDto, ProductOffer};
-use kernel::db::{stored_id, Database};
+use catalog_api::{CatalogError, ProductDto, ProductOffer, Reservation};
+use kernel::db::{stored_id, Combined, Database};
 
 use crate::store::products::ProductRow;
 
@@ -17,6 +17,8 @@ use read_cache::ReadCache;
 pub struct CatalogService {
     db: Database,
     cache: ReadCache,
+    /// Reservations made at the same moment, made together.
+    reservations: Combined<reservations::Requested, Result<Reservation>>,
 }
 
 type Result<T> = std::result::Result<T, CatalogError>;
@@ -24,7 +26,8 @@ type Result<T> = std::result::Result<T, CatalogError>;
 impl CatalogService {
     /// The service with its public reads kept for the longest the contract allows, 1 s.
     pub fn new(db: Database) -> Self {
-        Self { db, cache: ReadCache::new(std::time::Duration::from_secs(1)) }
+        let reservations = reservations::combined(db.clone());
+        Self { db, cache: ReadCache::new(std::time::Duration::from_secs(1)), reservations }
     }
 
     /// How long public reads may be answered from what was read before (`catalog.read_cache_ttl`).

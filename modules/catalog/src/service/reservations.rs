@@ -5,7 +5,8 @@ use catalog_api::{
     Shortfall, MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
 };
 use kernel::db::{
-    is_unique_violation, retry_on_lock_conflict, stored_id, transaction, DbConnection, TxError,
+    is_unique_violation, retry_on_lock_conflict, stored_id, transaction, Combined, Database, DbConnection,
+    QueryError, TxError,
 };
 use kernel::error::FieldError;
 use kernel::module::JobOutcome;
@@ -119,6 +120,78 @@ fn reserve_once(
         return Err(TxError::Rejected(Rejection::Short));
     }
     reservation(row).map_err(|e| TxError::Rejected(e.into()))
+}
+
+/// A reservation waiting for its turn: its row and its lines, merged and sorted.
+pub(super) struct Requested {
+    row: ReservationRow,
+    lines: Vec<Line>,
+}
+
+/// Reservations made at the same moment wait for one turn on a connection
+/// thread and are made together (`kernel::db::Combined`): at most this many per turn.
+const MAX_PER_TURN: usize = 16;
+
+pub(super) fn combined(db: Database) -> Combined<Requested, Result<Reservation>> {
+    Combined::new(db, MAX_PER_TURN, reserve_queued)
+}
+
+/// One turn: the reservations queued together in one transaction (their rows
+/// in one INSERT, the sum of their lines' stock in one UPDATE); if that fails
+/// for any reason (a line short, an order id already reserved, the database),
+/// each alone, so each gets exactly the answer it would have had alone.
+fn reserve_queued(
+    c: &mut DbConnection,
+    requested: &[Requested],
+) -> std::result::Result<Vec<Result<Reservation>>, QueryError> {
+    if requested.len() > 1 {
+        let together =
+            retry_on_lock_conflict(LOCK_RETRIES, || transaction(c, |c| reserve_together(c, requested)));
+        if let Ok(reservations) = together {
+            return Ok(reservations.into_iter().map(Ok).collect());
+        }
+    }
+    Ok(requested.iter().map(|r| reserve_alone(c, r)).collect())
+}
+
+fn reserve_together(
+    c: &mut DbConnection,
+    requested: &[Requested],
+) -> std::result::Result<Vec<Reservation>, TxError<Rejection>> {
+    let rows: Vec<ReservationRow> = requested.iter().map(|r| r.row.clone()).collect();
+    store::insert_many(c, &rows)?;
+    let mut units: BTreeMap<&str, i64> = BTreeMap::new();
+    for line in requested.iter().flat_map(|r| &r.lines) {
+        *units.entry(&line.product_id).or_default() += line.quantity;
+    }
+    let lines: Vec<Line> =
+        units.into_iter().map(|(id, quantity)| Line { product_id: id.to_owned(), quantity }).collect();
+    if product_store::take_stock(c, &lines, kernel::now())? != lines.len() {
+        // Which reservation was short is found out alone.
+        return Err(TxError::Rejected(Rejection::Short));
+    }
+    rows.iter().map(|row| reservation(row).map_err(|e| TxError::Rejected(e.into()))).collect()
+}
+
+/// One reservation in its own transaction, retried when the stock it lacked came back meanwhile.
+fn reserve_alone(c: &mut DbConnection, requested: &Requested) -> Result<Reservation> {
+    let Requested { row, lines } = requested;
+    for _ in 0..RACE_RETRIES {
+        let attempt =
+            retry_on_lock_conflict(LOCK_RETRIES, || transaction(c, |c| reserve_once(c, row, lines)));
+        match attempt {
+            Ok(reservation) => return Ok(reservation),
+            Err(TxError::Db(e)) => return Err(e.into()),
+            Err(TxError::Rejected(Rejection::Catalog(e))) => return Err(e),
+            Err(TxError::Rejected(Rejection::Short)) => {
+                if let Some(e) = shortfall(c, lines)? {
+                    return Err(e);
+                }
+                // The stock came back between the attempt and the look: try again.
+            }
+        }
+    }
+    Err(CatalogError::Unavailable("the stock kept changing while reserving".into()))
 }
 
 /// After a rolled-back attempt: which lines cannot be served (unknown or
@@ -265,28 +338,10 @@ impl CatalogApi for CatalogService {
             created_at: now,
             updated_at: now,
         };
-        let reserved = self
-            .db
-            .run(move |c| {
-                for _ in 0..RACE_RETRIES {
-                    let attempt = retry_on_lock_conflict(LOCK_RETRIES, || {
-                        transaction(c, |c| reserve_once(c, &row, &lines))
-                    });
-                    match attempt {
-                        Ok(reservation) => return Ok(reservation),
-                        Err(TxError::Db(e)) => return Err(e.into()),
-                        Err(TxError::Rejected(Rejection::Catalog(e))) => return Err(e),
-                        Err(TxError::Rejected(Rejection::Short)) => {
-                            if let Some(e) = shortfall(c, &lines)? {
-                                return Err(e);
-                            }
-                            // The stock came back between the attempt and the look: try again.
-                        }
-                    }
-                }
-                Err(CatalogError::Unavailable("the stock kept changing while reserving".into()))
-            })
-            .await;
+        let reserved = match self.reservations.write(Requested { row, lines }).await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(e.into()),
+        };
         self.cache.forget_stock(&products);
         reserved
     }

@@ -2,7 +2,11 @@
 
 use catalog_api::ReservationStatus;
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Text, Timestamp};
 use kernel::db::{execute, DbConnection};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +45,51 @@ pub fn encode_lines(lines: &[Line]) -> String {
 
 pub fn insert(conn: &mut DbConnection, row: &ReservationRow) -> QueryResult<()> {
     diesel::insert_into(reservations::table).values(row).execute(conn).map(drop)
+}
+
+/// Writes the reservations in one statement (orders reserving at the same moment).
+pub fn insert_many(conn: &mut DbConnection, rows: &[ReservationRow]) -> QueryResult<usize> {
+    execute(conn, InsertReservations(rows))
+}
+
+/// `INSERT INTO reservations (…) VALUES (…), (…), …`. Diesel builds a
+/// multi-row INSERT for each backend but not one both accept through one
+/// connection type, so this writes its SQL itself, in `schema.rs`'s column order.
+struct InsertReservations<'a>(&'a [ReservationRow]);
+
+/// No static id: its SQL depends on how many rows it has.
+impl diesel::query_builder::QueryId for InsertReservations<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for InsertReservations<'_>
+where
+    DB: Backend,
+    String: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO reservations (order_id, status, items, expires_at, created_at, updated_at) VALUES ",
+        );
+        for (i, row) in self.0.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<Text, _>(&row.order_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&row.status)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, _>(&row.items)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.expires_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.created_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
 }
 
 pub fn find(conn: &mut DbConnection, order_id: &str) -> QueryResult<Option<ReservationRow>> {
