@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use catalog_api::{
-    CatalogApi, CatalogError, HttpCatalog, ReservationLine, ReservationStatus, ReserveRequest,
+    CatalogApi, CatalogError, HttpCatalog, ProductOffer, Reservation, ReservationLine, ReservationStatus,
+    ReserveRequest,
 };
 use kernel::http::RemoteClient;
 use reqwest::{Method, StatusCode};
@@ -437,6 +438,61 @@ async fn fifty_concurrent_reservations_never_oversell() {
     race(&app, over_http(&app), &remote).await;
 }
 
+/// A catalog service whose database has one connection, and a way to run
+/// calls so that they queue for one turn (`kernel::db::Combined`): the
+/// connection is held while they start.
+struct OneConnection {
+    db: kernel::db::Database,
+    service: Arc<catalog::CatalogService>,
+}
+
+impl OneConnection {
+    fn new(app: &TestApp) -> Self {
+        let url = app.settings.database_url("catalog");
+        let one = kernel::config::DatabaseSettings { pool_size: Some(1), ..app.settings.database.clone() };
+        let db = kernel::db::Database::connect("catalog", &url, &one).expect("catalog db");
+        Self { service: Arc::new(catalog::CatalogService::new(db.clone())), db }
+    }
+
+    /// Starts every call while the connection is held, then lets them run; their answers in order.
+    async fn in_one_turn<T, F>(&self, calls: Vec<F>) -> Vec<T>
+    where
+        F: std::future::Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = tokio::spawn({
+            let db = self.db.clone();
+            async move { db.query(move |_| Ok(released.recv().ok())).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let calls: Vec<_> = calls.into_iter().map(tokio::spawn).collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        drop(release);
+        holder.await.expect("holder").expect("held");
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.expect("task"));
+        }
+        answers
+    }
+
+    async fn reserve_in_one_turn(
+        &self,
+        batch: Vec<Vec<ReservationLine>>,
+    ) -> Vec<Result<Reservation, CatalogError>> {
+        let calls = batch
+            .into_iter()
+            .map(|lines| {
+                let service = self.service.clone();
+                let request = ReserveRequest { order_id: Uuid::now_v7(), lines, hold_seconds: 60 };
+                async move { service.reserve(request).await }
+            })
+            .collect();
+        self.in_one_turn(calls).await
+    }
+}
+
 /// Reservations that wait for the same turn are made together (one
 /// transaction), or, when one of them cannot be served, each alone: either way
 /// each gets the answer it would have had alone.
@@ -446,60 +502,61 @@ async fn reservations_made_together_each_get_their_own_answer() {
     let admin = app.admin("together-admin@example.com").await;
     let shared = create_product(&app, &admin, "TOGETHER-SHARED", 100, 10).await;
     let scarce = create_product(&app, &admin, "TOGETHER-SCARCE", 100, 1).await;
-    // One connection, held while the reservations queue, so they share one turn.
-    let url = app.settings.database_url("catalog");
-    let one = kernel::config::DatabaseSettings { pool_size: Some(1), ..app.settings.database.clone() };
-    let db = kernel::db::Database::connect("catalog", &url, &one).expect("catalog db");
-    let service = Arc::new(catalog::CatalogService::new(db.clone()));
-
-    let reserve_in_one_turn = |batch: Vec<Vec<ReservationLine>>| {
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let holder = tokio::spawn({
-            let db = db.clone();
-            async move { db.query(move |_| Ok(released.recv().ok())).await }
-        });
-        let service = service.clone();
-        async move {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            let calls: Vec<_> = batch
-                .into_iter()
-                .map(|lines| {
-                    let service = service.clone();
-                    let request = ReserveRequest { order_id: Uuid::now_v7(), lines, hold_seconds: 60 };
-                    tokio::spawn(async move { service.reserve(request).await })
-                })
-                .collect();
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            drop(release);
-            holder.await.expect("holder").expect("held");
-            let mut answers = Vec::new();
-            for call in calls {
-                answers.push(call.await.expect("task"));
-            }
-            answers
-        }
-    };
+    let catalog = OneConnection::new(&app);
 
     // All can be served: made together, in one transaction of four statements
     // (begin, both rows in one INSERT, the stock in one UPDATE, commit) instead of eight.
-    let before = db.statements();
-    let answers = reserve_in_one_turn(vec![vec![line(&shared, 2)], vec![line(&shared, 3)]]).await;
+    let before = catalog.db.statements();
+    let answers = catalog.reserve_in_one_turn(vec![vec![line(&shared, 2)], vec![line(&shared, 3)]]).await;
     assert!(answers.iter().all(|a| matches!(a, Ok(r) if r.status == ReservationStatus::Held)), "{answers:?}");
-    assert_eq!(db.statements() - before, 4);
+    assert_eq!(catalog.db.statements() - before, 4);
     assert_eq!(stock_in(&app, shared["id"].as_str().expect("id")).await, 5);
 
     // One cannot be served: the others are still made, that one is refused and takes nothing.
-    let answers = reserve_in_one_turn(vec![
-        vec![line(&shared, 1)],
-        vec![line(&scarce, 2)],
-        vec![line(&shared, 4), line(&scarce, 1)],
-    ])
-    .await;
+    let answers = catalog
+        .reserve_in_one_turn(vec![
+            vec![line(&shared, 1)],
+            vec![line(&scarce, 2)],
+            vec![line(&shared, 4), line(&scarce, 1)],
+        ])
+        .await;
     assert!(answers[0].is_ok(), "{answers:?}");
     assert!(matches!(answers[1], Err(CatalogError::InsufficientStock { .. })), "{answers:?}");
     assert!(answers[2].is_ok(), "{answers:?}");
     assert_eq!(stock_in(&app, shared["id"].as_str().expect("id")).await, 0);
     assert_eq!(stock_in(&app, scarce["id"].as_str().expect("id")).await, 0);
+}
+
+/// Offers looked up at the same moment are read by one statement, and each
+/// lookup gets exactly the products it asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offers_looked_up_together_each_get_their_own_products() {
+    let app = spawn_app().await;
+    let admin = app.admin("lookups-admin@example.com").await;
+    let a = create_product(&app, &admin, "LOOKUP-A", 100, 1).await;
+    let b = create_product(&app, &admin, "LOOKUP-B", 200, 1).await;
+    let c = create_product(&app, &admin, "LOOKUP-C", 300, 1).await;
+    let ids = |products: &[&Value]| -> Vec<Uuid> { products.iter().map(|p| line(p, 1).product_id).collect() };
+    let catalog = OneConnection::new(&app);
+
+    let before = catalog.db.statements();
+    let calls = [ids(&[&a]), ids(&[&b]), ids(&[&a, &c])]
+        .into_iter()
+        .map(|wanted| {
+            let service = catalog.service.clone();
+            async move { service.offers(wanted).await }
+        })
+        .collect();
+    let answers = catalog.in_one_turn(calls).await;
+    assert_eq!(catalog.db.statements() - before, 1, "one SELECT for the three lookups");
+    let prices = |answer: &Result<Vec<ProductOffer>, CatalogError>| -> Vec<i64> {
+        let mut prices: Vec<i64> = answer.as_ref().expect("offers").iter().map(|o| o.price_cents).collect();
+        prices.sort_unstable();
+        prices
+    };
+    assert_eq!(prices(&answers[0]), vec![100]);
+    assert_eq!(prices(&answers[1]), vec![200]);
+    assert_eq!(prices(&answers[2]), vec![100, 300]);
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! The catalog's rules: products and categories for the public API
 //! (`products.rs`, answered through `read_cache.rs`), offers and stock
-//! reservations for orders (`reservations.rs`, offers kept in `read_cache.rs` too).
+//! reservations for orders (`reservations.rs`, offers kept in `read_cache.rs` too,
+//! looked up together in `offer_lookups.rs`).
 
+mod offer_lookups;
 mod products;
 mod read_cache;
 mod reservations;
@@ -17,6 +19,8 @@ use read_cache::ReadCache;
 pub struct CatalogService {
     db: Database,
     cache: ReadCache,
+    /// Offers looked up at the same moment, looked up together.
+    lookups: Combined<Vec<String>, Vec<ProductRow>>,
     /// Reservations made at the same moment, made together.
     reservations: Combined<reservations::Requested, Result<Reservation>>,
 }
@@ -26,8 +30,9 @@ type Result<T> = std::result::Result<T, CatalogError>;
 impl CatalogService {
     /// The service with its public reads kept for the longest the contract allows, 1 s.
     pub fn new(db: Database) -> Self {
-        let reservations = reservations::combined(db.clone());
-        Self { db, cache: ReadCache::new(std::time::Duration::from_secs(1)), reservations }
+        let (lookups, reservations) =
+            (offer_lookups::combined(db.clone()), reservations::combined(db.clone()));
+        Self { db, cache: ReadCache::new(std::time::Duration::from_secs(1)), lookups, reservations }
     }
 
     /// How long public reads may be answered from what was read before (`catalog.read_cache_ttl`).

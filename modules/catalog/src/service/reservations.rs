@@ -312,7 +312,7 @@ impl CatalogApi for CatalogService {
         }
         let start = self.cache.start_read();
         let keys: Vec<String> = missing.iter().map(Uuid::to_string).collect();
-        let rows = self.db.query(move |c| product_store::find_many(c, &keys)).await?;
+        let rows = self.lookups.run(keys).await?;
         let read = rows.into_iter().map(offer).collect::<Result<Vec<_>>>()?;
         self.cache.keep_offers(start, &read);
         offers.extend(read);
@@ -338,7 +338,7 @@ impl CatalogApi for CatalogService {
             created_at: now,
             updated_at: now,
         };
-        let reserved = match self.reservations.write(Requested { row, lines }).await {
+        let reserved = match self.reservations.run(Requested { row, lines }).await {
             Ok(outcome) => outcome,
             Err(e) => Err(e.into()),
         };

@@ -1,24 +1,24 @@
-//! One write that many concurrent calls make, combined into one statement.
+//! One statement that many concurrent calls make, combined.
 //!
-//! Under load, the calls of many requests reach the same write at the same
-//! moment, and each would cost its own round trip, its own commit and its own
-//! hop to a connection thread. A [`Combined`] write queues each call's item and
-//! runs one turn at a time on a connection thread ([`Database::run`]): a turn
-//! writes every item queued when it starts in one statement and answers each
-//! caller; the items that arrive while it runs wait for the next turn, and a
-//! caller whose item another turn wrote is answered without a turn of its own.
-//! A call alone writes its own item at once, as before.
+//! Under load, the calls of many requests reach the same statement at the
+//! same moment, and each would cost its own round trip, its own commit and its
+//! own hop to a connection thread. A [`Combined`] statement queues each call's
+//! item and runs one turn at a time on a connection thread ([`Database::run`]):
+//! a turn runs the statement once for every item queued when it starts and
+//! answers each caller; the items that arrive while it runs wait for the next
+//! turn, and a caller whose item another turn took is answered without a turn
+//! of its own. A call alone runs with its own item at once, as before.
 //!
-//! A call either has its item written or not started, as with `run`: an item
-//! whose caller went away before a turn took it is dropped, and a caller who
-//! got no turn in time takes its item back unless a turn already took it (then
-//! it waits for that turn's answer).
+//! A call either has its item run or not started, as with `run`: an item whose
+//! caller went away before a turn took it is dropped, and a caller who got no
+//! turn in time takes its item back unless a turn already took it (then it
+//! waits for that turn's answer).
 //!
-//! Used where every order writes: orders' `placing` intents and `pending_payment`
-//! marks, the catalog's reservations. Measured with bench/throughput.sh's POST
-//! order (16 connections, interleaved A/B rounds): about three to four orders
-//! per statement, MariaDB's CPU per order −45% and shop's −35%, 1,141 → 1,688
-//! orders/s.
+//! Used where every order goes: the catalog's offer lookups and reservations,
+//! orders' `placing` intents and `pending_payment` marks. Measured with
+//! bench/throughput.sh's POST order (16 connections, interleaved A/B rounds):
+//! about three to four orders per statement, MariaDB's CPU per order −45% and
+//! shop's −35%, 1,141 → 1,688 orders/s (before the offer lookups joined).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -27,15 +27,15 @@ use tokio::sync::{oneshot, Semaphore};
 
 use super::{Database, DbConnection, DbError};
 
-/// Writes `items` in one statement, answering for each in order.
-pub type WriteMany<T, R> = fn(&mut DbConnection, &[T]) -> QueryResult<Vec<R>>;
+/// Runs one statement for all `items`, answering for each in order.
+pub type ForEach<T, R> = fn(&mut DbConnection, &[T]) -> QueryResult<Vec<R>>;
 
 pub struct Combined<T, R> {
     db: Database,
     queue: Arc<Mutex<Queue<T, R>>>,
     /// One turn at a time: the items that arrive while it runs wait for the next one.
     turns: Semaphore,
-    write: WriteMany<T, R>,
+    each: ForEach<T, R>,
     /// Items per statement at most.
     max: usize,
 }
@@ -52,13 +52,13 @@ struct Queued<T, R> {
 }
 
 impl<T: Send + 'static, R: Send + 'static> Combined<T, R> {
-    pub fn new(db: Database, max: usize, write: WriteMany<T, R>) -> Self {
+    pub fn new(db: Database, max: usize, each: ForEach<T, R>) -> Self {
         let queue = Arc::new(Mutex::new(Queue { next: 0, items: Vec::new() }));
-        Self { db, queue, turns: Semaphore::new(1), write, max: max.max(1) }
+        Self { db, queue, turns: Semaphore::new(1), each, max: max.max(1) }
     }
 
-    /// Writes `item`, alone or with the items queued beside it.
-    pub async fn write(&self, item: T) -> Result<R, DbError> {
+    /// Runs the statement for `item`, alone or with the items queued beside it.
+    pub async fn run(&self, item: T) -> Result<R, DbError> {
         let (answer, mut answered) = oneshot::channel();
         let ticket = {
             let mut queue = lock(&self.queue);
@@ -69,29 +69,29 @@ impl<T: Send + 'static, R: Send + 'static> Combined<T, R> {
         };
         let turn = tokio::select! {
             biased;
-            // Another call's turn wrote it while this one waited for its own.
+            // Another call's turn took it while this one waited for its own.
             result = &mut answered => return answer_of(result),
             turn = tokio::time::timeout(self.db.wait, self.turns.acquire()) => turn,
         };
         let outcome = match turn {
             Ok(Ok(_turn)) if self.is_queued(ticket) => {
-                let (queue, write, max) = (self.queue.clone(), self.write, self.max);
+                let (queue, each, max) = (self.queue.clone(), self.each, self.max);
                 self.db
                     .run(move |conn| {
-                        write_queued(conn, &queue, write, max);
+                        run_queued(conn, &queue, each, max);
                         Ok::<(), DbError>(())
                     })
                     .await
             }
             Ok(Ok(_taken_meanwhile)) => Ok(()),
             _ => Err(DbError::Unavailable(format!(
-                "no turn to write to the {} database within {:?}",
+                "no turn on the {} database within {:?}",
                 self.db.module, self.db.wait
             ))),
         };
         if let Err(e) = outcome {
             if self.take_back(ticket) {
-                // No turn took it: it was never written.
+                // No turn took it: it never ran.
                 return Err(e);
             }
         }
@@ -119,14 +119,9 @@ fn answer_of<R>(answered: Result<Result<R, DbError>, oneshot::error::RecvError>)
     answered.map_err(|_| DbError::Task("the database thread stopped".into()))?
 }
 
-/// One turn: takes up to `max` queued items whose callers still wait, writes
-/// them in one statement, and answers each.
-fn write_queued<T, R>(
-    conn: &mut DbConnection,
-    queue: &Mutex<Queue<T, R>>,
-    write: WriteMany<T, R>,
-    max: usize,
-) {
+/// One turn: takes up to `max` queued items whose callers still wait, runs
+/// the statement once for all of them, and answers each.
+fn run_queued<T, R>(conn: &mut DbConnection, queue: &Mutex<Queue<T, R>>, each: ForEach<T, R>, max: usize) {
     let taken: Vec<Queued<T, R>> = {
         let mut queue = lock(queue);
         queue.items.retain(|q| !q.answer.is_closed());
@@ -137,14 +132,14 @@ fn write_queued<T, R>(
         return;
     }
     let (items, answers): (Vec<T>, Vec<_>) = taken.into_iter().map(|q| (q.item, q.answer)).unzip();
-    match write(conn, &items) {
+    match each(conn, &items) {
         Ok(results) if results.len() == answers.len() => {
             for (answer, result) in answers.into_iter().zip(results) {
                 let _ = answer.send(Ok(result));
             }
         }
         Ok(results) => {
-            let e = format!("a combined write answered for {} of {} items", results.len(), answers.len());
+            let e = format!("a combined statement answered for {} of {} items", results.len(), answers.len());
             for answer in answers {
                 let _ = answer.send(Err(DbError::Task(e.clone())));
             }
@@ -241,7 +236,7 @@ mod tests {
             .map(|id| {
                 tokio::spawn({
                     let things = things.clone();
-                    async move { things.write(id).await }
+                    async move { things.run(id).await }
                 })
             })
             .collect();
@@ -256,8 +251,8 @@ mod tests {
         }
         assert_eq!(rows(&db).await, vec![(1, 3), (2, 3), (3, 3)]);
 
-        // Alone, a call writes its own item.
-        assert_eq!(things.write(4).await.expect("written"), 1);
+        // Alone, a call runs with its own item.
+        assert_eq!(things.run(4).await.expect("written"), 1);
         assert_eq!(rows(&db).await.last(), Some(&(4, 1)));
     }
 
@@ -271,11 +266,11 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let gone = tokio::spawn({
             let things = things.clone();
-            async move { things.write(1).await }
+            async move { things.run(1).await }
         });
         let kept = tokio::spawn({
             let things = things.clone();
-            async move { things.write(2).await }
+            async move { things.run(2).await }
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         gone.abort();
@@ -290,7 +285,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = one_connection(dir.path()).await;
         let things = Arc::new(Combined::new(db.clone(), 16, insert_things));
-        things.write(1).await.expect("written");
+        things.run(1).await.expect("written");
 
         let release = hold_the_connection(&db);
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -300,7 +295,7 @@ mod tests {
             .map(|id| {
                 tokio::spawn({
                     let things = things.clone();
-                    async move { things.write(id).await }
+                    async move { things.run(id).await }
                 })
             })
             .collect();

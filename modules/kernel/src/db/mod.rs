@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-pub use combine::{Combined, WriteMany};
+pub use combine::{Combined, ForEach};
 pub use connection::{establish, is_connection_lost, ConnectError, DbConnection};
 pub use migrate::{MigrationStatus, ModuleMigrations};
 pub use prepared::{execute, PortableStatement};

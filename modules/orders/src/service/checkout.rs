@@ -104,7 +104,7 @@ impl OrdersService {
             created_at: now,
             updated_at: now,
         };
-        self.intents.write(order.clone()).await?;
+        self.intents.run(order.clone()).await?;
 
         let reserve = ReserveRequest {
             order_id,
@@ -123,7 +123,7 @@ impl OrdersService {
             return Err(e.into());
         }
 
-        let at = match self.placements.write(order.id.clone()).await {
+        let at = match self.placements.run(order.id.clone()).await {
             Ok(Some(at)) => at,
             Ok(None) => {
                 // The reconciler gave up on this slow request and removed the
