@@ -40,6 +40,11 @@ split_env() {
   export SHOP__AUTH__SIGNING_KEY_FILE="$work/signing_key.pem"
   export SHOP__AUTH__TRUST_FORWARDED_FOR=true
   export SHOP__LOG__FILTER="${SHOP__LOG__FILTER:-info}"
+  # One HTTP worker each, as in Kubernetes, where a service's CPU limit (500m,
+  # k8s/split/components/service) gives it one: here the five services share
+  # this machine's cores, and two workers each only switch threads (POST order
+  # through the gateway, interleaved rounds: 956 → 1,240 orders/s).
+  export SHOP__SERVER__WORKERS="${SHOP__SERVER__WORKERS:-1}"
   local m
   for m in "${split_modules[@]}"; do
     export "SHOP__REMOTE__${m^^}__URL=http://127.0.0.1:${split_port[$m]}"
