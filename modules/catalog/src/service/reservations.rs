@@ -4,6 +4,7 @@ use catalog_api::{
     CatalogApi, CatalogError, ProductOffer, Reservation, ReservationLine, ReservationStatus, ReserveRequest,
     Shortfall, MAX_RESERVATION_LINES, MAX_UNITS_PER_PRODUCT,
 };
+use diesel::r2d2::R2D2Connection;
 use kernel::db::{
     is_unique_violation, retry_on_lock_conflict, stored_id, transaction, Combined, Database, DbConnection,
     QueryError, TxError,
@@ -137,21 +138,31 @@ pub(super) fn combined(db: Database) -> Combined<Requested, Result<Reservation>>
 }
 
 /// One turn: the reservations queued together in one transaction (their rows
-/// in one INSERT, the sum of their lines' stock in one UPDATE); if that fails
-/// for any reason (a line short, an order id already reserved, the database),
-/// each alone, so each gets exactly the answer it would have had alone.
+/// in one INSERT, the sum of their lines' stock in one UPDATE). If a line is
+/// short or an order id already reserved, each is then made alone, so each gets
+/// exactly the answer it would have had alone. If the database fails (the
+/// connection may be gone), each gets that error (503 when it is unavailable).
 fn reserve_queued(
     c: &mut DbConnection,
     requested: &[Requested],
 ) -> std::result::Result<Vec<Result<Reservation>>, QueryError> {
     if requested.len() > 1 {
-        let together =
-            retry_on_lock_conflict(LOCK_RETRIES, || transaction(c, |c| reserve_together(c, requested)));
-        if let Ok(reservations) = together {
-            return Ok(reservations.into_iter().map(Ok).collect());
+        match retry_on_lock_conflict(LOCK_RETRIES, || transaction(c, |c| reserve_together(c, requested))) {
+            Ok(reservations) => return Ok(reservations.into_iter().map(Ok).collect()),
+            Err(TxError::Db(e)) if !is_unique_violation(&e) => return Err(e),
+            // The rollback failed: the transaction is still open on a connection that is going away.
+            Err(_) if R2D2Connection::is_broken(c) => return Err(QueryError::BrokenTransactionManager),
+            Err(_) => {}
         }
     }
-    Ok(requested.iter().map(|r| reserve_alone(c, r)).collect())
+    let alone = |r: &Requested, c: &mut DbConnection| {
+        if R2D2Connection::is_broken(c) {
+            // An earlier one lost the connection: no transaction can start on it.
+            return Err(CatalogError::Unavailable("the catalog database connection was lost".into()));
+        }
+        reserve_alone(c, r)
+    };
+    Ok(requested.iter().map(|r| alone(r, c)).collect())
 }
 
 fn reserve_together(
