@@ -218,11 +218,15 @@ mod tests {
         release
     }
 
-    fn rows(db: &Database) -> impl std::future::Future<Output = Vec<(i32, i32)>> + '_ {
-        db.query(|c| things::table.order(things::id).load::<(i32, i32)>(c)).map(|r| r.expect("rows"))
+    async fn rows(db: &Database) -> Vec<(i32, i32)> {
+        db.query(|c| things::table.order(things::id).load::<(i32, i32)>(c)).await.expect("rows")
     }
 
-    use futures_util::FutureExt;
+    /// Starts writing `id` in the background.
+    fn start(things: &Arc<Combined<i32, usize>>, id: i32) -> tokio::task::JoinHandle<Result<usize, DbError>> {
+        let things = things.clone();
+        tokio::spawn(async move { things.run(id).await })
+    }
 
     #[tokio::test]
     async fn calls_queued_together_are_written_in_one_statement() {
@@ -232,14 +236,7 @@ mod tests {
 
         let release = hold_the_connection(&db);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let calls: Vec<_> = (1..=3)
-            .map(|id| {
-                tokio::spawn({
-                    let things = things.clone();
-                    async move { things.run(id).await }
-                })
-            })
-            .collect();
+        let calls: Vec<_> = (1..=3).map(|id| start(&things, id)).collect();
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(release);
         for call in calls {
@@ -264,14 +261,7 @@ mod tests {
 
         let release = hold_the_connection(&db);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let gone = tokio::spawn({
-            let things = things.clone();
-            async move { things.run(1).await }
-        });
-        let kept = tokio::spawn({
-            let things = things.clone();
-            async move { things.run(2).await }
-        });
+        let (gone, kept) = (start(&things, 1), start(&things, 2));
         tokio::time::sleep(Duration::from_millis(50)).await;
         gone.abort();
         let _ = gone.await;
@@ -290,15 +280,7 @@ mod tests {
         let release = hold_the_connection(&db);
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Id 1 exists: the statement holding 1 and 5 fails whole.
-        let calls: Vec<_> = [5, 1]
-            .into_iter()
-            .map(|id| {
-                tokio::spawn({
-                    let things = things.clone();
-                    async move { things.run(id).await }
-                })
-            })
-            .collect();
+        let calls: Vec<_> = [5, 1].into_iter().map(|id| start(&things, id)).collect();
         tokio::time::sleep(Duration::from_millis(50)).await;
         drop(release);
         for call in calls {
