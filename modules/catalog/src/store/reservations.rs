@@ -4,10 +4,9 @@ use catalog_api::ReservationStatus;
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Text, Timestamp};
-use kernel::db::{execute, DbConnection};
+use kernel::db::{execute, DbConnection, InsertRow, InsertRows, RowValues};
 use serde::{Deserialize, Serialize};
 
 use super::QueryResult;
@@ -49,45 +48,26 @@ pub fn insert(conn: &mut DbConnection, row: &ReservationRow) -> QueryResult<()> 
 
 /// Writes the reservations in one statement (orders reserving at the same moment).
 pub fn insert_many(conn: &mut DbConnection, rows: &[ReservationRow]) -> QueryResult<usize> {
-    execute(conn, InsertReservations(rows))
+    execute(conn, InsertRows(rows))
 }
 
-/// `INSERT INTO reservations (…) VALUES (…), (…), …`. Diesel builds a
-/// multi-row INSERT for each backend but not one both accept through one
-/// connection type, so this writes its SQL itself, in `schema.rs`'s column order.
-struct InsertReservations<'a>(&'a [ReservationRow]);
-
-/// No static id: its SQL depends on how many rows it has.
-impl diesel::query_builder::QueryId for InsertReservations<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<DB> QueryFragment<DB> for InsertReservations<'_>
+/// The columns of `schema.rs`, in its order.
+impl<DB> InsertRow<DB> for ReservationRow
 where
     DB: Backend,
     String: ToSql<Text, DB>,
     NaiveDateTime: ToSql<Timestamp, DB>,
 {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO reservations (order_id, status, items, expires_at, created_at, updated_at) VALUES ",
-        );
-        for (i, row) in self.0.iter().enumerate() {
-            out.push_sql(if i == 0 { "(" } else { ", (" });
-            out.push_bind_param::<Text, _>(&row.order_id)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(&row.status)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(&row.items)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Timestamp, _>(&row.expires_at)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Timestamp, _>(&row.created_at)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
-            out.push_sql(")");
-        }
+    const INTO: &'static str = "reservations (order_id, status, items, expires_at, created_at, updated_at)";
+
+    fn bind_values<'b>(&'b self, values: &mut RowValues<'_, '_, 'b, DB>) -> QueryResult<()> {
+        values
+            .bind::<Text, _>(&self.order_id)?
+            .bind::<Text, _>(&self.status)?
+            .bind::<Text, _>(&self.items)?
+            .bind::<Timestamp, _>(&self.expires_at)?
+            .bind::<Timestamp, _>(&self.created_at)?
+            .bind::<Timestamp, _>(&self.updated_at)?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 
 mod combine;
 mod connection;
+mod insert_rows;
 pub mod migrate;
 mod prepared;
 mod transaction;
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use combine::{Combined, ForEach};
 pub use connection::{establish, is_connection_lost, ConnectError, DbConnection};
+pub use insert_rows::{InsertRow, InsertRows, RowValues};
 pub use migrate::{MigrationStatus, ModuleMigrations};
 pub use prepared::{execute, PortableStatement};
 pub use transaction::transaction;

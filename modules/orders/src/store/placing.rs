@@ -5,10 +5,9 @@
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
-use kernel::db::{execute, DbConnection};
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
+use kernel::db::{execute, DbConnection, InsertRow, InsertRows, RowValues};
 use orders_api::OrderStatus;
 
 use super::orders::{OrderRow, PLACING};
@@ -20,7 +19,7 @@ pub const MAX_PER_STATEMENT: usize = 16;
 
 /// Writes the orders (status `placing`) in one statement.
 pub fn insert_placing(conn: &mut DbConnection, rows: &[OrderRow]) -> QueryResult<Vec<()>> {
-    execute(conn, InsertOrders(rows))?;
+    execute(conn, InsertRows(rows))?;
     Ok(vec![(); rows.len()])
 }
 
@@ -42,60 +41,35 @@ pub fn mark_placed(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<O
     Ok(ids.iter().map(|id| left.contains(id).then_some(at)).collect())
 }
 
-/// `INSERT INTO orders (…) VALUES (…), (…), …`. Diesel builds a multi-row
-/// INSERT for each backend but not one both accept through one connection
-/// type, so this writes its SQL itself, in `schema.rs`'s column order.
-struct InsertOrders<'a>(&'a [OrderRow]);
-
-/// No static id: its SQL depends on how many rows it has.
-impl diesel::query_builder::QueryId for InsertOrders<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<DB> QueryFragment<DB> for InsertOrders<'_>
+/// The columns of `schema.rs`, in its order.
+impl<DB> InsertRow<DB> for OrderRow
 where
-    DB: Backend + diesel::sql_types::HasSqlType<Bool>,
+    DB: Backend + HasSqlType<Bool>,
     String: ToSql<Text, DB>,
     Option<String>: ToSql<Nullable<Text>, DB>,
     i64: ToSql<BigInt, DB>,
     bool: ToSql<Bool, DB>,
     NaiveDateTime: ToSql<Timestamp, DB>,
 {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO orders (id, user_id, status, total_cents, currency, items, shipping_address, \
-             payment_id, payment_pending, stock_pending, expires_at, created_at, updated_at) VALUES ",
-        );
-        for (i, row) in self.0.iter().enumerate() {
-            out.push_sql(if i == 0 { "(" } else { ", (" });
-            out.push_bind_param::<Text, _>(&row.id)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(&row.user_id)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(&row.status)?;
-            out.push_sql(", ");
-            out.push_bind_param::<BigInt, _>(&row.total_cents)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(&row.currency)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Text, _>(&row.items)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, _>(&row.shipping_address)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Nullable<Text>, _>(&row.payment_id)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Bool, _>(&row.payment_pending)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Bool, _>(&row.stock_pending)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Timestamp, _>(&row.expires_at)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Timestamp, _>(&row.created_at)?;
-            out.push_sql(", ");
-            out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
-            out.push_sql(")");
-        }
+    const INTO: &'static str =
+        "orders (id, user_id, status, total_cents, currency, items, shipping_address, \
+         payment_id, payment_pending, stock_pending, expires_at, created_at, updated_at)";
+
+    fn bind_values<'b>(&'b self, values: &mut RowValues<'_, '_, 'b, DB>) -> QueryResult<()> {
+        values
+            .bind::<Text, _>(&self.id)?
+            .bind::<Text, _>(&self.user_id)?
+            .bind::<Text, _>(&self.status)?
+            .bind::<BigInt, _>(&self.total_cents)?
+            .bind::<Text, _>(&self.currency)?
+            .bind::<Text, _>(&self.items)?
+            .bind::<Nullable<Text>, _>(&self.shipping_address)?
+            .bind::<Nullable<Text>, _>(&self.payment_id)?
+            .bind::<Bool, _>(&self.payment_pending)?
+            .bind::<Bool, _>(&self.stock_pending)?
+            .bind::<Timestamp, _>(&self.expires_at)?
+            .bind::<Timestamp, _>(&self.created_at)?
+            .bind::<Timestamp, _>(&self.updated_at)?;
         Ok(())
     }
 }
